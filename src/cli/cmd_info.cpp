@@ -1,0 +1,28 @@
+// edm info: what edm runs on.
+#include <iostream>
+
+#include "common.h"
+#include "edm/core/runtime.h"
+
+namespace edm::cli {
+
+void register_info(CLI::App& app) {
+  auto* sub = app.add_subcommand("info", "Print version, LibTorch, devices, threads and BLAS");
+  auto opts = std::make_shared<RuntimeOptions>();
+  add_runtime_options(sub, *opts);
+  sub->callback([opts] {
+    int threads = init_threads(opts->threads);
+    auto device = parse_device(opts->device);
+    auto blas = detect_blas();
+    std::cout << "edm " << EDM_VERSION << "\n"
+              << "libtorch " << TORCH_VERSION << "\n"
+              << "device " << device.str() << "\n"
+              << "cuda " << (torch::cuda::is_available() ? std::to_string(torch::cuda::device_count()) + " device(s)" : "not available")
+              << "\n"
+              << "threads " << threads << "\n"
+              << "blas " << blas.name << (blas.library.empty() ? "" : " [" + blas.library + "]") << "\n";
+    warn_if_slow_blas();
+  });
+}
+
+}  // namespace edm::cli

@@ -1,0 +1,22 @@
+// Helpers shared by the subcommands: uniform options and error handling.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace edm::cli {
+
+// --device cpu|cuda|cuda:N (default: cuda if available) and --threads N.
+struct RuntimeOptions {
+  std::string device = "auto";
+  int threads = 0;
+};
+void add_runtime_options(CLI::App* app, RuntimeOptions& opts);
+
+// Each subcommand registers itself on the top-level app.
+void register_info(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_train(CLI::App& app);
+void register_fid(CLI::App& app);
+void register_toy(CLI::App& app);
+
+}  // namespace edm::cli

@@ -1,0 +1,50 @@
+// edm: train diffusion models and sample from them.
+#include <c10/util/Exception.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common.h"
+#include "edm/core/error.h"
+
+namespace {
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edm: diffusion models in the EDM design space (Karras et al. 2022)", "edm"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", EDM_VERSION);
+  edm::cli::register_info(app);
+  edm::cli::register_generate(app);
+  edm::cli::register_train(app);
+  edm::cli::register_fid(app);
+  edm::cli::register_toy(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "edm: error: " << first_line(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const edm::UsageError& e) {
+    std::cerr << "edm: error: " << first_line(e.what()) << "\n";
+    return 2;
+  } catch (const edm::Error& e) {
+    std::cerr << "edm: error: " << first_line(e.what()) << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "edm: error: " << first_line(e.what_without_backtrace()) << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "edm: error: " << first_line(e.what()) << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+// The one central abstraction: a denoiser D(x; sigma, labels) returns the
+// denoised estimate of x. Samplers take a denoiser and nothing else; a
+// preconditioned network, the ideal denoiser of a data set and a guided pair
+// of denoisers all are denoisers.
+#pragma once
+#include <torch/torch.h>
+
+#include <limits>
+
+namespace edm {
+
+class Denoiser {
+ public:
+  virtual ~Denoiser() = default;
+
+  // x: [N,C,H,W]; sigma: [N] (or a scalar tensor); class_labels: [N,label_dim]
+  // one-hot (undefined when unconditional); augment_labels: [N,augment_dim]
+  // (undefined means zeros). Returns D in x's dtype or wider.
+  virtual torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
+                                const torch::Tensor& class_labels = {},
+                                const torch::Tensor& augment_labels = {}) = 0;
+
+  // The noise levels the denoiser supports; samplers clamp to them.
+  virtual double sigma_min() const { return 0.0; }
+  virtual double sigma_max() const { return std::numeric_limits<double>::infinity(); }
+  // Maps sigma onto the levels the denoiser was trained on (iDDPM's u grid).
+  virtual torch::Tensor round_sigma(const torch::Tensor& sigma) const { return sigma; }
+
+  virtual int64_t img_channels() const = 0;
+  virtual int64_t img_resolution() const = 0;
+  virtual int64_t label_dim() const { return 0; }
+  virtual torch::Device device() const { return torch::kCPU; }
+};
+
+}  // namespace edm

@@ -1,0 +1,67 @@
+#include "edm/core/rng.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <limits>
+
+#include "edm/core/error.h"
+
+namespace edm {
+
+at::Generator seed_generator(uint64_t seed) {
+  return at::detail::createCPUGenerator(seed % (1ull << 32));
+}
+
+namespace {
+
+uint64_t parse_uint(const std::string& s, const std::string& whole) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError("invalid seed list '" + whole + "': '" + s + "' is not a non-negative integer");
+  if (s.size() > 19 || std::stoull(s) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw UsageError("invalid seed list '" + whole + "': " + s + " is out of range");
+  return std::stoull(s);
+}
+
+}  // namespace
+
+std::vector<uint64_t> parse_seed_list(const std::string& text) {
+  std::vector<uint64_t> out;
+  if (text.empty()) throw UsageError("empty seed list");
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t dash = part.find('-', 1);
+    if (dash != std::string::npos) {
+      uint64_t a = parse_uint(part.substr(0, dash), text), b = parse_uint(part.substr(dash + 1), text);
+      if (b < a) throw UsageError("invalid seed list '" + text + "': range " + part + " is descending");
+      if (b - a >= (1ull << 26)) throw UsageError("invalid seed list '" + text + "': range " + part + " is too long");
+      for (uint64_t s = a; s <= b; ++s) out.push_back(s);
+    } else {
+      out.push_back(parse_uint(part, text));
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+SeedBatch::SeedBatch(const std::vector<uint64_t>& seeds) {
+  for (uint64_t s : seeds) gens_.push_back(seed_generator(s));
+}
+
+torch::Tensor SeedBatch::randn(at::IntArrayRef shape, torch::ScalarType dtype, torch::Device device) {
+  std::vector<torch::Tensor> rows;
+  rows.reserve(gens_.size());
+  auto opts = torch::TensorOptions().dtype(dtype);
+  for (auto& g : gens_) rows.push_back(at::randn(shape, g, opts));
+  return torch::stack(rows).to(device);
+}
+
+torch::Tensor SeedBatch::randint(int64_t high, torch::Device device) {
+  std::vector<torch::Tensor> rows;
+  for (auto& g : gens_) rows.push_back(at::randint(high, {}, g, torch::TensorOptions().dtype(torch::kInt64)));
+  return torch::stack(rows).to(device);
+}
+
+}  // namespace edm

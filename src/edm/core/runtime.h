@@ -1,0 +1,27 @@
+// The machine edm runs on: devices, threads and the BLAS LibTorch calls.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace edm {
+
+// "cpu", "cuda", "cuda:N" or "" / "auto" (cuda if available, else cpu).
+// Throws edm::UsageError for an unknown or unavailable device.
+torch::Device parse_device(const std::string& name);
+
+// Uses every core unless told otherwise (LibTorch may start with one thread).
+// threads <= 0 means all cores. Returns the number in use.
+int init_threads(int threads = 0);
+
+struct BlasInfo {
+  std::string library;  // resolved path of the library providing dgemm_
+  std::string name;     // "OpenBLAS ...", "MKL", "reference BLAS", "unknown"
+  bool optimised = false;
+};
+BlasInfo detect_blas();
+
+// Prints a one-line warning on stderr if the loaded BLAS is not optimised.
+void warn_if_slow_blas();
+
+}  // namespace edm
