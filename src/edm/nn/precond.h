@@ -1,0 +1,50 @@
+// Preconditioning wrapped around the network F_theta (paper Table 1:
+// c_skip, c_out, c_in, c_noise), as a trainable module and as a denoiser.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "edm/core/denoiser.h"
+#include "edm/io/safetensors.h"
+
+namespace edm::nn {
+
+class PrecondImpl : public torch::nn::Module {
+ public:
+  // D(x; sigma, class_labels, augment_labels); x [N,C,H,W] float32, sigma [N]
+  // or scalar. Undefined labels mean zeros. Returns float32 (reference:
+  // computed in the network's dtype, cast back to float32).
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma,
+                                const torch::Tensor& class_labels = {},
+                                const torch::Tensor& augment_labels = {}) = 0;
+  virtual double sigma_min() const { return 0.0; }
+  virtual double sigma_max() const { return std::numeric_limits<double>::infinity(); }
+  virtual torch::Tensor round_sigma(const torch::Tensor& sigma) const { return sigma; }
+
+  const nlohmann::json& config() const { return config_; }  // the edm.config
+  int64_t img_resolution() const { return config_.value("img_resolution", 0); }
+  int64_t img_channels() const { return config_.value("img_channels", 0); }
+  int64_t label_dim() const { return config_.value("label_dim", 0); }
+  int64_t augment_dim() const { return config_.value("augment_dim", 0); }
+
+ protected:
+  nlohmann::json config_;
+};
+
+// A freshly initialised preconditioned network from an edm.config.
+std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config);
+
+// A preconditioned network from a model file; every tensor must be present,
+// expected and of the right shape (errors name the tensor).
+std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
+                                          torch::Device device);
+// Writes the module's state_dict (reference key names) and its edm.config, atomically.
+void save_precond(const std::string& path, PrecondImpl& net);
+
+// A loaded model file as a sampling-side denoiser (eval mode, no grad).
+std::shared_ptr<Denoiser> load_denoiser(const TensorFile& file, const nlohmann::json& config,
+                                        torch::Device device);
+
+}  // namespace edm::nn
