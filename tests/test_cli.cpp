@@ -10,8 +10,8 @@ TEST(Cli, InfoPrintsVersionsThreadsAndBlas) {
 }
 
 TEST(Cli, UnknownOptionsAndBadValuesExitTwo) {
-  for (const char* args : {"info --bogus", "nosuchcommand", "info --threads -3", "info --threads x",
-                           "info --device tpu", ""}) {
+  for (const char* args :
+       {"info --bogus", "nosuchcommand", "info --threads -3", "info --threads x", "info --device tpu", ""}) {
     auto r = run_edm(args);
     EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
     EXPECT_NE(r.output.find("error"), std::string::npos) << args << ": " << r.output;

@@ -17,9 +17,7 @@ std::string header_file(const std::string& json, const std::string& data = "") {
   return out + json + data;
 }
 
-void write_raw(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_raw(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 std::string error_of(const std::string& bytes) {
   test::TempDir dir;
@@ -93,13 +91,15 @@ TEST(Safetensors, RejectsMalformedFiles) {
       {header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", four), "end before begin"},
       {header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", four), "does not match"},
       {header_file(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", four), "non-negative"},
-      {header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
-                   four + "xx"),
+      {header_file(
+           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
+           four + "xx"),
        "overlaps"},
       {header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", four + four), "gap"},
       {header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", four + four), "cover"},
-      {header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                   four),
+      {header_file(
+           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+           four),
        "duplicate"},
       {header_file(R"({"__metadata__":{"k":1}})"), "not a string"},
       {header_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}})", four),

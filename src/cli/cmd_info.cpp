@@ -17,7 +17,9 @@ void register_info(CLI::App& app) {
     std::cout << "edm " << EDM_VERSION << "\n"
               << "libtorch " << TORCH_VERSION << "\n"
               << "device " << device.str() << "\n"
-              << "cuda " << (torch::cuda::is_available() ? std::to_string(torch::cuda::device_count()) + " device(s)" : "not available")
+              << "cuda "
+              << (torch::cuda::is_available() ? std::to_string(torch::cuda::device_count()) + " device(s)"
+                                              : "not available")
               << "\n"
               << "threads " << threads << "\n"
               << "blas " << blas.name << (blas.library.empty() ? "" : " [" + blas.library + "]") << "\n";

@@ -3,8 +3,7 @@
 namespace edm::cli {
 
 void add_runtime_options(CLI::App* app, RuntimeOptions& opts) {
-  app->add_option("--device", opts.device, "cpu, cuda or cuda:N (default: cuda if available)")
-      ->capture_default_str();
+  app->add_option("--device", opts.device, "cpu, cuda or cuda:N (default: cuda if available)")->capture_default_str();
   app->add_option("--threads", opts.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
 }
 

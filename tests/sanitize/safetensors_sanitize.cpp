@@ -1,8 +1,9 @@
 // The safetensors header parser under ASan+UBSan: every reference file, then
 // every truncation and many byte flips of a valid file. Any memory error or
 // undefined behaviour aborts the process; parse errors must be edm::Error.
-#include <cstdio>
 #include <dirent.h>
+
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -36,7 +37,8 @@ int main() {
   if (DIR* d = opendir(EDM_REFERENCE_DIR)) {
     while (dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (n.size() > 12 && n.substr(n.size() - 12) == ".safetensors") files.push_back(std::string(EDM_REFERENCE_DIR) + "/" + n);
+      if (n.size() > 12 && n.substr(n.size() - 12) == ".safetensors")
+        files.push_back(std::string(EDM_REFERENCE_DIR) + "/" + n);
     }
     closedir(d);
   }
@@ -58,6 +60,7 @@ int main() {
     for (int k = 0; k < flips; ++k) s[rng() % s.size()] = static_cast<char>(rng() & 0xff);
     parse(s);
   }
-  std::cout << files.size() << " reference files parsed, " << rejected << " truncations rejected, 20000 mutations survived\n";
+  std::cout << files.size() << " reference files parsed, " << rejected
+            << " truncations rejected, 20000 mutations survived\n";
   return rejected == static_cast<int>(valid.size()) ? 0 : 1;
 }

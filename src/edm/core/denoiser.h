@@ -17,8 +17,7 @@ class Denoiser {
   // one-hot (undefined when unconditional); augment_labels: [N,augment_dim]
   // (undefined means zeros). Returns D in x's dtype or wider.
   virtual torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
-                                const torch::Tensor& class_labels = {},
-                                const torch::Tensor& augment_labels = {}) = 0;
+                                const torch::Tensor& class_labels = {}, const torch::Tensor& augment_labels = {}) = 0;
 
   // The noise levels the denoiser supports; samplers clamp to them.
   virtual double sigma_min() const { return 0.0; }

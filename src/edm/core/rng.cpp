@@ -8,9 +8,7 @@
 
 namespace edm {
 
-at::Generator seed_generator(uint64_t seed) {
-  return at::detail::createCPUGenerator(seed % (1ull << 32));
-}
+at::Generator seed_generator(uint64_t seed) { return at::detail::createCPUGenerator(seed % (1ull << 32)); }
 
 namespace {
 

@@ -33,7 +33,8 @@ torch::Tensor read_idx(const std::string& path) {
   if (b.size() < 4 || u8(0) != 0 || u8(1) != 0) throw Error("'" + path + "' is not an IDX file");
   if (u8(2) != 0x08) throw Error("'" + path + "' is an IDX file of a type other than unsigned bytes");
   const int ndim = u8(3);
-  if (ndim < 1 || ndim > 4 || b.size() < 4 + 4 * static_cast<size_t>(ndim)) throw Error("'" + path + "' has a truncated IDX header");
+  if (ndim < 1 || ndim > 4 || b.size() < 4 + 4 * static_cast<size_t>(ndim))
+    throw Error("'" + path + "' has a truncated IDX header");
   std::vector<int64_t> shape;
   uint64_t count = 1;
   for (int d = 0; d < ndim; ++d) {
@@ -44,7 +45,8 @@ torch::Tensor read_idx(const std::string& path) {
   }
   const size_t start = 4 + 4 * ndim;
   if (b.size() - start != count)
-    throw Error("'" + path + "' holds " + std::to_string(b.size() - start) + " bytes of data, expected " + std::to_string(count));
+    throw Error("'" + path + "' holds " + std::to_string(b.size() - start) + " bytes of data, expected " +
+                std::to_string(count));
   auto t = torch::empty(shape, torch::kUInt8);
   std::memcpy(t.data_ptr(), b.data() + start, count);
   return t;

@@ -11,8 +11,7 @@
 
 namespace edm {
 
-AtomicFile::AtomicFile(const std::string& path)
-    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+AtomicFile::AtomicFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
   f_ = std::fopen(tmp_.c_str(), "wb");
   if (!f_) throw Error("cannot write '" + path + "': " + std::strerror(errno));
 }

@@ -9,22 +9,32 @@
 namespace edm {
 
 torch::Tensor to_uint8_nhwc(const torch::Tensor& images) {
-  return (images.to(torch::kFloat64) * 127.5 + 128).clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().cpu();
+  return (images.to(torch::kFloat64) * 127.5 + 128)
+      .clamp(0, 255)
+      .to(torch::kUInt8)
+      .permute({0, 2, 3, 1})
+      .contiguous()
+      .cpu();
 }
 
 std::string encode_png(const torch::Tensor& hwc_uint8) {
   auto img = hwc_uint8.to(torch::kCPU).contiguous();
-  if (img.dim() != 3 || img.scalar_type() != torch::kUInt8 || (img.size(2) != 1 && img.size(2) != 3 && img.size(2) != 4))
+  if (img.dim() != 3 || img.scalar_type() != torch::kUInt8 ||
+      (img.size(2) != 1 && img.size(2) != 3 && img.size(2) != 4))
     throw Error("write_png: expected a uint8 [H,W,C] image with 1, 3 or 4 channels");
   int w = static_cast<int>(img.size(1)), h = static_cast<int>(img.size(0)), c = static_cast<int>(img.size(2));
   std::string out;
-  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size); };
+  auto append = [](void* ctx, void* data, int size) {
+    static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size);
+  };
   if (!stbi_write_png_to_func(append, &out, w, h, c, img.data_ptr<uint8_t>(), w * c))
     throw Error("write_png: encoding failed");
   return out;
 }
 
-void write_png(const std::string& path, const torch::Tensor& hwc_uint8) { write_file_atomic(path, encode_png(hwc_uint8)); }
+void write_png(const std::string& path, const torch::Tensor& hwc_uint8) {
+  write_file_atomic(path, encode_png(hwc_uint8));
+}
 
 torch::Tensor decode_image(const std::string& bytes, const std::string& name) {
   int w = 0, h = 0, c = 0;

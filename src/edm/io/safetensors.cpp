@@ -49,14 +49,22 @@ TensorFile::TensorFile(const std::string& path) : path_(path), map_(std::make_sh
 torch::ScalarType to_scalar_type(safetensors::DType d) {
   using safetensors::DType;
   switch (d) {
-    case DType::F64: return torch::kFloat64;
-    case DType::F32: return torch::kFloat32;
-    case DType::F16: return torch::kFloat16;
-    case DType::BF16: return torch::kBFloat16;
-    case DType::I64: return torch::kInt64;
-    case DType::I32: return torch::kInt32;
-    case DType::U8: return torch::kUInt8;
-    case DType::BOOL: return torch::kBool;
+    case DType::F64:
+      return torch::kFloat64;
+    case DType::F32:
+      return torch::kFloat32;
+    case DType::F16:
+      return torch::kFloat16;
+    case DType::BF16:
+      return torch::kBFloat16;
+    case DType::I64:
+      return torch::kInt64;
+    case DType::I32:
+      return torch::kInt32;
+    case DType::U8:
+      return torch::kUInt8;
+    case DType::BOOL:
+      return torch::kBool;
   }
   throw Error("safetensors: unknown dtype");
 }
@@ -64,15 +72,24 @@ torch::ScalarType to_scalar_type(safetensors::DType d) {
 safetensors::DType to_dtype(torch::ScalarType t) {
   using safetensors::DType;
   switch (t) {
-    case torch::kFloat64: return DType::F64;
-    case torch::kFloat32: return DType::F32;
-    case torch::kFloat16: return DType::F16;
-    case torch::kBFloat16: return DType::BF16;
-    case torch::kInt64: return DType::I64;
-    case torch::kInt32: return DType::I32;
-    case torch::kUInt8: return DType::U8;
-    case torch::kBool: return DType::BOOL;
-    default: throw Error(std::string("safetensors: cannot store dtype ") + c10::toString(t));
+    case torch::kFloat64:
+      return DType::F64;
+    case torch::kFloat32:
+      return DType::F32;
+    case torch::kFloat16:
+      return DType::F16;
+    case torch::kBFloat16:
+      return DType::BF16;
+    case torch::kInt64:
+      return DType::I64;
+    case torch::kInt32:
+      return DType::I32;
+    case torch::kUInt8:
+      return DType::U8;
+    case torch::kBool:
+      return DType::BOOL;
+    default:
+      throw Error(std::string("safetensors: cannot store dtype ") + c10::toString(t));
   }
 }
 
@@ -90,7 +107,8 @@ torch::Tensor TensorFile::get(const std::string& name) const {
   }
   auto keep = map_;
   // The mapping is read-only; callers that write must clone() first.
-  return torch::from_blob(const_cast<uint8_t*>(p), e->shape, [keep](void*) {}, opts);
+  return torch::from_blob(
+      const_cast<uint8_t*>(p), e->shape, [keep](void*) {}, opts);
 }
 
 std::vector<std::string> TensorFile::names() const {

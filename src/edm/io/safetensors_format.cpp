@@ -18,14 +18,22 @@ constexpr uint64_t kMaxHeader = 100ull << 20;  // as the format's own reader
 
 const char* dtype_name(DType d) {
   switch (d) {
-    case DType::F64: return "F64";
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::I64: return "I64";
-    case DType::I32: return "I32";
-    case DType::U8: return "U8";
-    case DType::BOOL: return "BOOL";
+    case DType::F64:
+      return "F64";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::I64:
+      return "I64";
+    case DType::I32:
+      return "I32";
+    case DType::U8:
+      return "U8";
+    case DType::BOOL:
+      return "BOOL";
   }
   return "?";
 }
@@ -33,21 +41,25 @@ const char* dtype_name(DType d) {
 size_t dtype_size(DType d) {
   switch (d) {
     case DType::F64:
-    case DType::I64: return 8;
+    case DType::I64:
+      return 8;
     case DType::F32:
-    case DType::I32: return 4;
+    case DType::I32:
+      return 4;
     case DType::F16:
-    case DType::BF16: return 2;
+    case DType::BF16:
+      return 2;
     case DType::U8:
-    case DType::BOOL: return 1;
+    case DType::BOOL:
+      return 1;
   }
   return 0;
 }
 
 DType parse_dtype(const std::string& name) {
-  static const std::map<std::string, DType> table = {
-      {"F64", DType::F64}, {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16},
-      {"I64", DType::I64}, {"I32", DType::I32}, {"U8", DType::U8},   {"BOOL", DType::BOOL}};
+  static const std::map<std::string, DType> table = {{"F64", DType::F64},   {"F32", DType::F32},  {"F16", DType::F16},
+                                                     {"BF16", DType::BF16}, {"I64", DType::I64},  {"I32", DType::I32},
+                                                     {"U8", DType::U8},     {"BOOL", DType::BOOL}};
   auto it = table.find(name);
   if (it == table.end()) fail("unsupported dtype '" + name + "'");
   return it->second;
@@ -72,15 +84,13 @@ Header parse_header(const uint8_t* bytes, uint64_t size) {
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
   if (n > kMaxHeader) fail("header length " + std::to_string(n) + " is implausibly large");
   if (n > size - 8)
-    fail("header length " + std::to_string(n) + " runs past the end of the file (" +
-         std::to_string(size) + " bytes)");
+    fail("header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) + " bytes)");
   const char* text = reinterpret_cast<const char*>(bytes + 8);
 
   // Duplicate keys are silently merged by JSON parsers; catch them while parsing.
   std::set<std::string> seen;
   std::string duplicate;
-  nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t event,
-                                             nlohmann::json& parsed) {
+  nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
       auto key = parsed.get<std::string>();
       if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
@@ -140,17 +150,16 @@ Header parse_header(const uint8_t* bytes, uint64_t size) {
     e.end = v["data_offsets"][1].get<uint64_t>();
     if (e.end < e.begin) fail("entry '" + name + "' has data_offsets with end before begin");
     if (e.end > data_size)
-      fail("entry '" + name + "' has data_offsets past the end of the data (" +
-           std::to_string(e.end) + " > " + std::to_string(data_size) + ")");
+      fail("entry '" + name + "' has data_offsets past the end of the data (" + std::to_string(e.end) + " > " +
+           std::to_string(data_size) + ")");
     const uint64_t elem = dtype_size(e.dtype);
     if (overflow || numel > std::numeric_limits<uint64_t>::max() / elem || numel * elem != e.end - e.begin)
       fail("entry '" + name + "' has " + std::to_string(e.end - e.begin) +
            " bytes, which does not match its shape and dtype");
     h.entries.push_back(std::move(e));
   }
-  std::sort(h.entries.begin(), h.entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(h.entries.begin(), h.entries.end(),
+            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t pos = 0;
   for (const auto& e : h.entries) {
     if (e.begin < pos) fail("entry '" + e.name + "' overlaps another tensor");
@@ -162,8 +171,7 @@ Header parse_header(const uint8_t* bytes, uint64_t size) {
   return h;
 }
 
-std::string build_header(const std::vector<Entry>& entries,
-                         const std::map<std::string, std::string>& metadata) {
+std::string build_header(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata) {
   nlohmann::json j = nlohmann::json::object();
   if (!metadata.empty()) j["__metadata__"] = metadata;
   for (const auto& e : entries)

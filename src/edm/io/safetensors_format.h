@@ -38,7 +38,6 @@ Header parse_header(const uint8_t* bytes, uint64_t size);
 
 // Builds the 8-byte length prefix plus the JSON header (padded to 8 bytes) for
 // entries whose offsets the caller has laid out back to back.
-std::string build_header(const std::vector<Entry>& entries,
-                         const std::map<std::string, std::string>& metadata);
+std::string build_header(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata);
 
 }  // namespace edm::safetensors

@@ -1,8 +1,8 @@
 // Model files: safetensors whose tensors are the reference's state_dict and
 // whose __metadata__["edm.config"] JSON says what to build around them.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "edm/core/denoiser.h"

@@ -17,8 +17,7 @@ class PrecondImpl : public torch::nn::Module {
   // or scalar. Undefined labels mean zeros. Returns float32 (reference:
   // computed in the network's dtype, cast back to float32).
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma,
-                                const torch::Tensor& class_labels = {},
-                                const torch::Tensor& augment_labels = {}) = 0;
+                                const torch::Tensor& class_labels = {}, const torch::Tensor& augment_labels = {}) = 0;
   virtual double sigma_min() const { return 0.0; }
   virtual double sigma_max() const { return std::numeric_limits<double>::infinity(); }
   virtual torch::Tensor round_sigma(const torch::Tensor& sigma) const { return sigma; }
@@ -38,13 +37,11 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config);
 
 // A preconditioned network from a model file; every tensor must be present,
 // expected and of the right shape (errors name the tensor).
-std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
-                                          torch::Device device);
+std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config, torch::Device device);
 // Writes the module's state_dict (reference key names) and its edm.config, atomically.
 void save_precond(const std::string& path, PrecondImpl& net);
 
 // A loaded model file as a sampling-side denoiser (eval mode, no grad).
-std::shared_ptr<Denoiser> load_denoiser(const TensorFile& file, const nlohmann::json& config,
-                                        torch::Device device);
+std::shared_ptr<Denoiser> load_denoiser(const TensorFile& file, const nlohmann::json& config, torch::Device device);
 
 }  // namespace edm::nn

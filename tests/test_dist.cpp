@@ -1,0 +1,127 @@
+// c10d process groups across real processes on loopback (Gloo).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "edm/core/error.h"
+#include "edm/dist/launch.h"
+#include "edm/dist/world.h"
+#include "testing.h"
+
+using namespace edm;
+
+namespace {
+
+// Forks `n` ranks that each run `body(world)` and exit with its return value.
+std::vector<int> run_ranks(int n, std::chrono::milliseconds timeout, const std::function<int(dist::World&)>& body) {
+  const int port = dist::free_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < n; ++r) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      setenv("RANK", std::to_string(r).c_str(), 1);
+      setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
+      setenv("MASTER_ADDR", "127.0.0.1", 1);
+      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      int code = 99;
+      try {
+        auto world = dist::World::from_env(torch::kCPU, timeout);
+        code = body(world);
+      } catch (const Error& e) {
+        code = 3;
+      } catch (...) {
+        code = 4;
+      }
+      _exit(code);
+    }
+    pids.push_back(pid);
+  }
+  std::vector<int> codes;
+  for (pid_t p : pids) {
+    int status = 0;
+    waitpid(p, &status, 0);
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  return codes;
+}
+
+}  // namespace
+
+TEST(Dist, AllReduceMeanAndBroadcastAcrossTwoProcesses) {
+  auto codes = run_ranks(2, std::chrono::seconds(30), [](dist::World& w) {
+    if (w.size() != 2) return 10;
+    // Buckets smaller than the tensors exercise the bucketing path.
+    std::vector<torch::Tensor> t = {torch::full({3, 5}, double(w.rank() + 1)), torch::arange(7.0) * (w.rank() + 1),
+                                    torch::full({2}, float(w.rank()))};
+    w.all_reduce_mean(t, /*bucket_bytes=*/16);
+    if (!torch::allclose(t[0], torch::full({3, 5}, 1.5))) return 11;
+    if (!torch::allclose(t[1], torch::arange(7.0) * 1.5)) return 12;
+    if (!torch::allclose(t[2], torch::full({2}, 0.5f))) return 13;
+    std::vector<torch::Tensor> b = {torch::full({4}, float(w.rank() + 7))};
+    w.broadcast_from_main(b);
+    if (!torch::equal(b[0], torch::full({4}, 7.0f))) return 14;
+    if (std::abs(w.all_reduce_mean(double(w.rank())) - 0.5) > 1e-12) return 15;
+    w.barrier();
+    return 0;
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0}));
+}
+
+TEST(Dist, DeadPeerGivesErrorInBoundedTime) {
+  auto start = std::chrono::steady_clock::now();
+  auto codes = run_ranks(2, std::chrono::seconds(5), [](dist::World& w) {
+    if (w.rank() == 1) _exit(0);  // dies without taking part
+    std::vector<torch::Tensor> t = {torch::ones({8})};
+    w.all_reduce_mean(t);
+    return 0;
+  });
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(codes[0], 3);  // edm::Error, not a hang or a crash
+  EXPECT_LT(secs, 30.0);
+}
+
+TEST(Dist, HungPeerGivesErrorInBoundedTime) {
+  auto start = std::chrono::steady_clock::now();
+  auto codes = run_ranks(2, std::chrono::seconds(3), [](dist::World& w) {
+    if (w.rank() == 1) {
+      std::this_thread::sleep_for(std::chrono::seconds(8));  // alive but silent
+      return 0;
+    }
+    std::vector<torch::Tensor> t = {torch::ones({8})};
+    w.all_reduce_mean(t);
+    return 0;
+  });
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(codes[0], 3);
+  EXPECT_LT(secs, 30.0);
+}
+
+TEST(Dist, SingleProcessWithoutEnvironment) {
+  unsetenv("WORLD_SIZE");
+  auto w = dist::World::from_env(torch::kCPU, std::chrono::seconds(1));
+  EXPECT_FALSE(w.distributed());
+  std::vector<torch::Tensor> t = {torch::ones({2})};
+  w.all_reduce_mean(t);
+  EXPECT_TRUE(torch::equal(t[0], torch::ones({2})));
+}
+
+TEST(Dist, RankBatchesSplitLikeTheReference) {
+  std::vector<uint64_t> seeds;
+  for (uint64_t s = 0; s < 10; ++s) seeds.push_back(s);
+  // 10 seeds, batch 3, 2 ranks: num_batches = ((9 // 6) + 1) * 2 = 4 -> sizes 3,3,2,2.
+  auto r0 = dist::rank_batches(seeds, 3, 0, 2), r1 = dist::rank_batches(seeds, 3, 1, 2);
+  EXPECT_EQ(r0, (std::vector<std::vector<uint64_t>>{{0, 1, 2}, {6, 7}}));
+  EXPECT_EQ(r1, (std::vector<std::vector<uint64_t>>{{3, 4, 5}, {8, 9}}));
+  auto one = dist::rank_batches(seeds, 4, 0, 1);
+  EXPECT_EQ(one.size(), 3u);  // 4,3,3
+  EXPECT_EQ(one[0].size(), 4u);
+}
+
+TEST(Dist, LaunchStopsAllRanksWhenOneFails) {
+  // `edm` itself is the launched program; an unknown subcommand fails fast on every rank.
+  EXPECT_THROW(dist::launch_local(2, EDM_BINARY, {"nosuchcommand"}), Error);
+  EXPECT_NO_THROW(dist::launch_local(2, EDM_BINARY, {"info", "--device", "cpu"}));
+}
