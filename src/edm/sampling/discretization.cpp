@@ -1,0 +1,78 @@
+#include "edm/sampling/discretization.h"
+
+#include <cmath>
+
+#include "edm/core/error.h"
+#include "edm/sampling/schedule.h"
+
+namespace edm {
+
+namespace {
+
+// i / (N - 1), with a single step taken at sigma_max.
+double fraction(int64_t i, int64_t n) { return n > 1 ? static_cast<double>(i) / static_cast<double>(n - 1) : 0.0; }
+
+}  // namespace
+
+torch::Tensor iddpm_u_tensor(int64_t M, double C_1, double C_2, torch::ScalarType dtype) {
+  // Same tensor ops as the reference so that the rounding matches: alpha_bar
+  // in float32, the recursion in `dtype` (float64 in the sampler, float32 in
+  // the iDDPM preconditioning's buffer).
+  auto alpha_bar = [&](int64_t j) {
+    return (torch::tensor(j, torch::kInt64) * (0.5 * M_PI) / M / (C_2 + 1)).sin().pow(2);
+  };
+  auto u = torch::zeros({M + 1}, dtype);
+  for (int64_t j = M; j > 0; --j) {
+    auto ratio = (alpha_bar(j - 1) / alpha_bar(j)).clamp_min(C_1);
+    u[j - 1] = ((u[j].pow(2) + 1) / ratio - 1).sqrt();
+  }
+  return u;
+}
+
+std::vector<double> iddpm_u_grid(int64_t M, double C_1, double C_2) {
+  auto u = iddpm_u_tensor(M, C_1, C_2, torch::kFloat64).contiguous();
+  return std::vector<double>(u.data_ptr<double>(), u.data_ptr<double>() + u.numel());
+}
+
+std::vector<double> sigma_steps(const std::string& disc, int64_t n, double sigma_min, double sigma_max,
+                                const DiscretizationParams& p) {
+  std::vector<double> out(n);
+  if (disc == "edm") {
+    const double a = std::pow(sigma_max, 1 / p.rho), b = std::pow(sigma_min, 1 / p.rho);
+    for (int64_t i = 0; i < n; ++i) out[i] = std::pow(a + fraction(i, n) * (b - a), p.rho);
+  } else if (disc == "vp") {
+    const double beta_d = 2 *
+                          (std::log(sigma_min * sigma_min + 1) / p.epsilon_s - std::log(sigma_max * sigma_max + 1)) /
+                          (p.epsilon_s - 1);
+    const double beta_min = std::log(sigma_max * sigma_max + 1) - 0.5 * beta_d;
+    for (int64_t i = 0; i < n; ++i) out[i] = vp_sigma(1 + fraction(i, n) * (p.epsilon_s - 1), beta_d, beta_min);
+  } else if (disc == "ve") {
+    const double ratio = (sigma_min * sigma_min) / (sigma_max * sigma_max);
+    for (int64_t i = 0; i < n; ++i) out[i] = std::sqrt((sigma_max * sigma_max) * std::pow(ratio, fraction(i, n)));
+  } else if (disc == "iddpm") {
+    std::vector<double> u = iddpm_u_grid(p.M, p.C_1, p.C_2), kept;
+    for (double v : u)
+      if (v >= sigma_min && v <= sigma_max) kept.push_back(v);
+    if (kept.empty()) throw UsageError("no iDDPM noise level lies in [sigma_min, sigma_max]");
+    const double scale = n > 1 ? static_cast<double>(kept.size() - 1) / static_cast<double>(n - 1) : 0.0;
+    for (int64_t i = 0; i < n; ++i) out[i] = kept[static_cast<size_t>(std::nearbyint(scale * static_cast<double>(i)))];
+  } else {
+    throw UsageError("unknown discretization '" + disc + "' (edm, vp, ve or iddpm)");
+  }
+  return out;
+}
+
+double default_sigma_min(const std::string& disc, const DiscretizationParams& p) {
+  if (disc == "vp") return vp_sigma(p.epsilon_s, 19.9, 0.1);
+  if (disc == "ve") return 0.02;
+  return 0.002;
+}
+
+double default_sigma_max(const std::string& disc) {
+  if (disc == "vp") return vp_sigma(1, 19.9, 0.1);
+  if (disc == "ve") return 100;
+  if (disc == "iddpm") return 81;
+  return 80;
+}
+
+}  // namespace edm

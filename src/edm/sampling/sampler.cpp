@@ -1,0 +1,151 @@
+#include "edm/sampling/sampler.h"
+
+#include <cmath>
+
+#include "edm/core/error.h"
+#include "edm/sampling/schedule.h"
+
+namespace edm {
+
+void validate(const SamplerOptions& o) {
+  auto finite = [](double v, const char* name) {
+    if (std::isnan(v)) throw UsageError(std::string("--") + name + " is NaN");
+  };
+  if (o.num_steps < 1) throw UsageError("--steps must be at least 1, got " + std::to_string(o.num_steps));
+  if (o.sigma_min) finite(*o.sigma_min, "sigma_min");
+  if (o.sigma_max) finite(*o.sigma_max, "sigma_max");
+  for (auto [v, n] : {std::pair{o.rho, "rho"},
+                      {o.alpha, "alpha"},
+                      {o.S_churn, "S_churn"},
+                      {o.S_min, "S_min"},
+                      {o.S_max, "S_max"},
+                      {o.S_noise, "S_noise"}})
+    finite(v, n);
+  if (o.sigma_min && *o.sigma_min < 0) throw UsageError("--sigma_min must be non-negative");
+  if (o.sigma_min && o.sigma_max && *o.sigma_min >= *o.sigma_max)
+    throw UsageError("--sigma_min must be below --sigma_max");
+  if (o.sigma_max && !(*o.sigma_max > 0)) throw UsageError("--sigma_max must be positive");
+  if (o.rho <= 0) throw UsageError("--rho must be positive");
+  if (!(o.alpha > 0 && o.alpha <= 1)) throw UsageError("--alpha must be in (0, 1]");
+  if (o.S_churn < 0) throw UsageError("--S_churn must be non-negative");
+  if (o.S_noise < 0) throw UsageError("--S_noise must be non-negative");
+  if (o.S_min > o.S_max) throw UsageError("--S_min must not exceed --S_max");
+  if (o.solver != "euler" && o.solver != "heun") throw UsageError("unknown solver '" + o.solver + "' (euler or heun)");
+  Schedule::parse(o.schedule);
+  Scaling::parse(o.scaling);
+  if (o.discretization != "edm" && o.discretization != "vp" && o.discretization != "ve" && o.discretization != "iddpm")
+    throw UsageError("unknown discretization '" + o.discretization + "' (edm, vp, ve or iddpm)");
+}
+
+torch::Tensor denoise_at(Denoiser& net, const torch::Tensor& x, double sigma, const torch::Tensor& class_labels) {
+  auto s = torch::tensor(sigma, torch::TensorOptions().dtype(torch::kFloat64).device(x.device()));
+  return net.denoise(x, s, class_labels).to(torch::kFloat64);
+}
+
+double round_sigma(Denoiser& net, double sigma) {
+  return net.round_sigma(torch::tensor(sigma, torch::kFloat64)).item<double>();
+}
+
+namespace {
+
+std::vector<double> round_all(Denoiser& net, const std::vector<double>& v) {
+  auto t = torch::tensor(v, torch::kFloat64);
+  auto r = net.round_sigma(t).to(torch::kFloat64).contiguous();
+  return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
+}
+
+// gamma_i of Algorithm 2: churn only inside [S_min, S_max], at most sqrt(2)-1.
+double churn_gamma(const SamplerOptions& o, double sigma_cur) {
+  if (!(o.S_min <= sigma_cur && sigma_cur <= o.S_max)) return 0;
+  return std::min(o.S_churn / static_cast<double>(o.num_steps), std::sqrt(2.0) - 1);
+}
+
+}  // namespace
+
+torch::Tensor edm_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                          const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step) {
+  validate(o);
+  const double sigma_min = std::max(o.sigma_min.value_or(0.002), net.sigma_min());
+  const double sigma_max = std::min(o.sigma_max.value_or(80.0), net.sigma_max());
+  DiscretizationParams p = o.disc;
+  p.rho = o.rho;
+  auto t_steps = round_all(net, sigma_steps("edm", o.num_steps, sigma_min, sigma_max, p));
+  t_steps.push_back(0);  // t_N = 0
+
+  auto x_next = latents.to(torch::kFloat64) * t_steps[0];
+  for (int64_t i = 0; i < o.num_steps; ++i) {
+    const double t_cur = t_steps[i], t_next = t_steps[i + 1];
+    auto x_cur = x_next;
+    // Increase noise temporarily (the reference draws noise even when gamma = 0).
+    const double gamma = churn_gamma(o, t_cur);
+    const double t_hat = round_sigma(net, t_cur + gamma * t_cur);
+    auto x_hat = x_cur + std::sqrt(t_hat * t_hat - t_cur * t_cur) * o.S_noise * randn_like(x_cur);
+    // Euler step.
+    auto denoised = denoise_at(net, x_hat, t_hat, class_labels);
+    auto d_cur = (x_hat - denoised) / t_hat;
+    x_next = x_hat + (t_next - t_hat) * d_cur;
+    // Second-order correction, except into sigma = 0.
+    if (i < o.num_steps - 1) {
+      denoised = denoise_at(net, x_next, t_next, class_labels);
+      auto d_prime = (x_next - denoised) / t_next;
+      x_next = x_hat + (t_next - t_hat) * (0.5 * d_cur + 0.5 * d_prime);
+    }
+    if (on_step) on_step(i + 1);
+  }
+  return x_next;
+}
+
+torch::Tensor ablation_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                               const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step) {
+  validate(o);
+  DiscretizationParams p = o.disc;
+  p.rho = o.rho;
+  const double sigma_min = std::max(o.sigma_min.value_or(default_sigma_min(o.discretization, p)), net.sigma_min());
+  const double sigma_max = std::min(o.sigma_max.value_or(default_sigma_max(o.discretization)), net.sigma_max());
+
+  // The VP schedule is fitted to the sigma range actually used.
+  const double eps = p.epsilon_s;
+  const double vp_beta_d =
+      2 * (std::log(sigma_min * sigma_min + 1) / eps - std::log(sigma_max * sigma_max + 1)) / (eps - 1);
+  const double vp_beta_min = std::log(sigma_max * sigma_max + 1) - 0.5 * vp_beta_d;
+  const Schedule sch = Schedule::parse(o.schedule, vp_beta_d, vp_beta_min);
+  const Scaling sc = Scaling::parse(o.scaling);
+  auto sigma = [&](double t) { return sch.sigma(t); };
+  auto s = [&](double t) { return sc.s(t, sch); };
+  // dx/dt = (sigma'/sigma + s'/s) x - sigma' s / sigma D(x/s; sigma)   (paper eq. 4)
+  auto slope = [&](const torch::Tensor& x, double t) {
+    auto denoised = denoise_at(net, x / s(t), sigma(t), class_labels);
+    const double sd = sch.sigma_deriv(t), sg = sigma(t), st = s(t);
+    return (sd / sg + sc.s_deriv(t, sch) / st) * x - sd * st / sg * denoised;
+  };
+
+  auto levels = round_all(net, sigma_steps(o.discretization, o.num_steps, sigma_min, sigma_max, p));
+  std::vector<double> t_steps;
+  for (double v : levels) t_steps.push_back(sch.sigma_inv(v));
+  t_steps.push_back(0);  // t_N = 0
+
+  auto x_next = latents.to(torch::kFloat64) * (sigma(t_steps[0]) * s(t_steps[0]));
+  for (int64_t i = 0; i < o.num_steps; ++i) {
+    const double t_cur = t_steps[i], t_next = t_steps[i + 1];
+    auto x_cur = x_next;
+    const double gamma = churn_gamma(o, sigma(t_cur));
+    const double t_hat = sch.sigma_inv(round_sigma(net, sigma(t_cur) + gamma * sigma(t_cur)));
+    const double churn = std::sqrt(std::max(sigma(t_hat) * sigma(t_hat) - sigma(t_cur) * sigma(t_cur), 0.0));
+    auto x_hat = s(t_hat) / s(t_cur) * x_cur + churn * s(t_hat) * o.S_noise * randn_like(x_cur);
+
+    const double h = t_next - t_hat;
+    auto d_cur = slope(x_hat, t_hat);
+    if (o.solver == "euler" || i == o.num_steps - 1) {
+      x_next = x_hat + h * d_cur;
+    } else {
+      auto x_prime = x_hat + o.alpha * h * d_cur;
+      const double t_prime = t_hat + o.alpha * h;
+      auto d_prime = slope(x_prime, t_prime);
+      x_next = x_hat + h * ((1 - 1 / (2 * o.alpha)) * d_cur + 1 / (2 * o.alpha) * d_prime);
+    }
+    if (on_step) on_step(i + 1);
+  }
+  return x_next;
+}
+
+}  // namespace edm
