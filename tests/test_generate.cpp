@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "edm/core/rng.h"
 #include "edm/io/safetensors.h"
 #include "edm/sampling/generate.h"
 #include "edm/sampling/ideal_denoiser.h"
@@ -99,4 +100,21 @@ TEST(GenerateCli, ClassConditionalIdealModel) {
   auto r = test::run_edm("generate --net " + (dir / "m.safetensors") + " --seeds 0 --class 2 --raw " +
                          (dir / "r.safetensors"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST(GenerateCli, InvertThenGenerateRoundTrip) {
+  test::TempDir dir;
+  TensorFile ref(test::reference("samplers.safetensors"));
+  auto pts = ref.get("data.points");
+  save_ideal_denoiser(dir / "m.safetensors", pts, {}, 0.1);
+  SeedBatch rnd({3, 4});
+  auto images = pts.narrow(0, 0, 2).to(torch::kFloat64) + 0.1 * rnd.randn({1, 8, 8}, torch::kFloat64, torch::kCPU);
+  save_tensors(dir / "img.safetensors", {{"images", images}});
+  auto r = test::run_edm("invert --net " + (dir / "m.safetensors") + " --images " + (dir / "img.safetensors") +
+                         " --steps 128 --out " + (dir / "lat.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_edm("generate --net " + (dir / "m.safetensors") + " --seeds 0-1 --steps 128 --latents " +
+                    (dir / "lat.safetensors") + " --raw " + (dir / "back.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_LT(test::max_abs_diff(TensorFile(dir / "back.safetensors").get("images"), images), 1e-3);
 }

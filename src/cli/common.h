@@ -15,6 +15,7 @@ void add_runtime_options(CLI::App* app, RuntimeOptions& opts);
 // Each subcommand registers itself on the top-level app.
 void register_info(CLI::App& app);
 void register_generate(CLI::App& app);
+void register_invert(CLI::App& app);
 void register_train(CLI::App& app);
 void register_fid(CLI::App& app);
 void register_toy(CLI::App& app);

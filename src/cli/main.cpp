@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", EDM_VERSION);
   edm::cli::register_info(app);
   edm::cli::register_generate(app);
+  edm::cli::register_invert(app);
   edm::cli::register_train(app);
   edm::cli::register_fid(app);
   edm::cli::register_toy(app);

@@ -7,11 +7,12 @@
 
 namespace edm {
 
-IdealDenoiser::IdealDenoiser(torch::Tensor points, torch::Tensor labels, double std, int64_t label_dim)
-    : points_(points.to(torch::kFloat64)), labels_(labels), std_(std), label_dim_(label_dim) {
+IdealDenoiser::IdealDenoiser(torch::Tensor points, torch::Tensor labels, double std, int64_t label_dim, bool fast)
+    : points_(points.to(torch::kFloat64)), labels_(labels), std_(std), label_dim_(label_dim), fast_(fast) {
   if (points_.dim() != 4 || points_.size(0) < 1) throw Error("ideal denoiser: points must be [K,C,H,W] with K >= 1");
   if (!(std >= 0) || !std::isfinite(std)) throw Error("ideal denoiser: std must be a finite non-negative number");
   flat_ = points_.reshape({points_.size(0), -1});
+  sq_norms_ = flat_.square().sum(1);
   if (labels_.defined()) {
     if (labels_.dim() != 1 || labels_.size(0) != points_.size(0))
       throw Error("ideal denoiser: labels must be [K] to match points");
@@ -31,12 +32,17 @@ torch::Tensor IdealDenoiser::denoise(const torch::Tensor& x_in, const torch::Ten
   // Each component is N(y_k, (std^2 + sigma^2) I); its posterior mean shrinks x
   // towards y_k by std^2 / (std^2 + sigma^2).
   auto var = sigma * sigma + std_ * std_;  // [N]
-  // Squared distances by direct differences (chunked): exact to the last bits.
-  auto dist2 = torch::empty({n, k}, x.options());
-  const int64_t chunk = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, n * x.size(1)));
-  for (int64_t a = 0; a < k; a += chunk) {
-    auto y = flat_.narrow(0, a, std::min(chunk, k - a));
-    dist2.narrow(1, a, y.size(0)).copy_((x.unsqueeze(1) - y.unsqueeze(0)).square().sum(2));
+  torch::Tensor dist2;
+  if (fast_) {
+    dist2 = (x.square().sum(1, true) - 2 * x.matmul(flat_.t()) + sq_norms_.unsqueeze(0)).clamp_min(0);
+  } else {
+    // Direct differences, chunked to bound memory: exact to the last bits.
+    dist2 = torch::empty({n, k}, x.options());
+    const int64_t chunk = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, n * x.size(1)));
+    for (int64_t a = 0; a < k; a += chunk) {
+      auto y = flat_.narrow(0, a, std::min(chunk, k - a));
+      dist2.narrow(1, a, y.size(0)).copy_((x.unsqueeze(1) - y.unsqueeze(0)).square().sum(2));
+    }
   }
   const double inf = std::numeric_limits<double>::infinity();
   if (labels_.defined() && class_labels.defined()) {

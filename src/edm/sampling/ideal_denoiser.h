@@ -13,8 +13,11 @@ namespace edm {
 
 class IdealDenoiser : public Denoiser {
  public:
-  // points [K,C,H,W]; labels [K] int64 or undefined; std >= 0.
-  IdealDenoiser(torch::Tensor points, torch::Tensor labels, double std, int64_t label_dim = 0);
+  // points [K,C,H,W]; labels [K] int64 or undefined; std >= 0. Squared
+  // distances are direct differences (exact to rounding, what the reference
+  // tests need) unless `fast`: |x|^2 - 2 x.y + |y|^2 by matrix products,
+  // ~10x faster on large sets, with float64 cancellation error ~1e-13 |x|^2.
+  IdealDenoiser(torch::Tensor points, torch::Tensor labels, double std, int64_t label_dim = 0, bool fast = false);
 
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
                         const torch::Tensor& augment_labels = {}) override;
@@ -31,6 +34,8 @@ class IdealDenoiser : public Denoiser {
   torch::Tensor points_, flat_, labels_;
   double std_;
   int64_t label_dim_;
+  bool fast_;
+  torch::Tensor sq_norms_;  // |y_k|^2, for the fast distances
 };
 
 // {"precond": "ideal", "std": s} with tensors `points` [K,C,H,W] and optional `labels` [K].
