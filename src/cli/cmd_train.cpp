@@ -1,12 +1,124 @@
-// edm train (placeholder until its implementation lands).
+// edm train: the reference's train.py options; with no arguments it trains the
+// small Fashion-MNIST preset on the built-in data set.
+#include <iostream>
+
 #include "common.h"
 #include "edm/core/error.h"
+#include "edm/core/runtime.h"
+#include "edm/dist/launch.h"
+#include "edm/train/loop.h"
 
 namespace edm::cli {
 
+namespace {
+
+struct TrainArgs {
+  RuntimeOptions runtime;
+  TrainOptions o;
+  int nproc = 1;
+  bool cond = false;
+  double duration = 0, lr = 0, dropout = 0, tick = 0, lr_rampup = 0, max_minutes = 0;
+  int64_t batch = 0, batch_gpu = 0, cbase = 0;
+  std::string cres;
+  CLI::Option *cond_opt, *duration_opt, *lr_opt, *dropout_opt, *tick_opt, *batch_opt, *batch_gpu_opt, *cbase_opt,
+      *lr_rampup_opt, *max_minutes_opt;
+};
+
+std::vector<int64_t> parse_int_list(const std::string& s, const char* name) {
+  std::vector<int64_t> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    auto part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(part, &used));
+      if (used != part.size() || out.back() < 1) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw UsageError(std::string("--") + name + ": '" + s + "' is not a list of positive integers");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+void run(TrainArgs& a, const std::vector<std::string>& argv) {
+  if (a.nproc < 1) throw UsageError("--nproc must be at least 1");
+  if (a.nproc > 1) {
+    // Start N local processes of ourselves, the launcher's environment set.
+    std::vector<std::string> args;
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (argv[i] == "--nproc") {
+        ++i;
+        continue;
+      }
+      if (argv[i].rfind("--nproc=", 0) == 0) continue;
+      args.push_back(argv[i]);
+    }
+    dist::launch_local(a.nproc, dist::self_executable(), args, std::chrono::seconds(30));
+    return;
+  }
+  init_threads(a.runtime.threads);
+  warn_if_slow_blas();
+  auto& o = a.o;
+  o.device = a.runtime.device;
+  if (*a.cond_opt) o.cond = a.cond;
+  if (*a.duration_opt) o.duration = a.duration;
+  if (*a.lr_opt) o.lr = a.lr;
+  if (*a.dropout_opt) o.dropout = a.dropout;
+  if (*a.tick_opt) o.tick = a.tick;
+  if (*a.batch_opt) o.batch = a.batch;
+  if (*a.batch_gpu_opt) o.batch_gpu = a.batch_gpu;
+  if (*a.cbase_opt) o.cbase = a.cbase;
+  if (*a.lr_rampup_opt) o.lr_rampup = a.lr_rampup;
+  if (*a.max_minutes_opt) o.max_minutes = a.max_minutes;
+  if (!a.cres.empty()) o.cres = parse_int_list(a.cres, "cres");
+  train(o);
+}
+
+}  // namespace
+
 void register_train(CLI::App& app) {
-  auto* sub = app.add_subcommand("train", "(not yet available)");
-  sub->callback([] { throw Error("'edm train' is not available in this build yet"); });
+  auto* sub = app.add_subcommand("train", "Train a diffusion model (reference train.py options)");
+  auto a = std::make_shared<TrainArgs>();
+  auto& o = a->o;
+  sub->add_option("--outdir", o.outdir, "Where to save the results")->capture_default_str();
+  sub->add_option("--data", o.data, "fashion-mnist, a folder or a .zip of images (+ dataset.json)")
+      ->capture_default_str();
+  a->cond_opt = sub->add_option("--cond", a->cond, "Train class-conditional model (default: when labelled)");
+  sub->add_option("--arch", o.arch, "ddpmpp|ncsnpp|adm or a small preset (fmnist-s, fmnist-m)")
+      ->capture_default_str();
+  sub->add_option("--precond", o.precond, "Preconditioning & loss: vp|ve|edm")->capture_default_str();
+  a->duration_opt = sub->add_option("--duration", a->duration, "Training duration, Mimg");
+  a->batch_opt = sub->add_option("--batch", a->batch, "Total batch size");
+  a->batch_gpu_opt = sub->add_option("--batch-gpu", a->batch_gpu, "Limit batch size per process and step");
+  a->cbase_opt = sub->add_option("--cbase", a->cbase, "Channel multiplier (default: per preset)");
+  sub->add_option("--cres", a->cres, "Channels per resolution, e.g. 1,2,2 (default: per preset)");
+  a->lr_opt = sub->add_option("--lr", a->lr, "Learning rate");
+  sub->add_option("--ema", o.ema, "EMA half-life, Mimg")->capture_default_str();
+  a->lr_rampup_opt = sub->add_option("--lr-rampup", a->lr_rampup, "Learning-rate ramp-up, kimg");
+  a->dropout_opt = sub->add_option("--dropout", a->dropout, "Dropout probability (default: per preset)");
+  sub->add_option("--label-dropout", o.label_dropout, "Label dropout, for classifier-free guidance")
+      ->capture_default_str();
+  sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
+  sub->add_option("--xflip", o.xflip, "Enable dataset x-flips")->capture_default_str();
+  sub->add_flag("--fp16", o.fp16, "Mixed-precision float16 on CUDA");
+  sub->add_flag("--bf16", o.bf16, "Mixed-precision bfloat16 on CUDA");
+  sub->add_option("--ls", o.ls, "Loss scaling")->capture_default_str();
+  a->tick_opt = sub->add_option("--tick", a->tick, "How often to print progress, kimg");
+  sub->add_option("--snap", o.snap, "How often to save snapshots, ticks")->capture_default_str();
+  sub->add_option("--dump", o.dump, "How often to dump training state, ticks")->capture_default_str();
+  sub->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  sub->add_option("--transfer", o.transfer, "Transfer learning from a model file");
+  sub->add_option("--resume", o.resume, "Resume from a training-state-*.safetensors");
+  sub->add_flag("-n,--dry-run", o.dry_run, "Print training options and exit");
+  a->max_minutes_opt = sub->add_option("--max-minutes", a->max_minutes, "Stop at the first tick past this time");
+  sub->add_option("--nproc", a->nproc, "Start this many local processes (data parallel)")->capture_default_str();
+  sub->add_option("--grid", o.grid_per_class, "Samples per class in the final grid")->capture_default_str();
+  sub->add_flag("-q,--quiet", o.quiet, "No per-tick output");
+  add_runtime_options(sub, a->runtime);
+  sub->callback([a] { run(*a, command_line()); });
 }
 
 }  // namespace edm::cli

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace edm::cli {
 
@@ -11,6 +12,11 @@ struct RuntimeOptions {
   int threads = 0;
 };
 void add_runtime_options(CLI::App* app, RuntimeOptions& opts);
+
+// The command line edm was started with, without the program name (for
+// relaunching itself as several processes).
+const std::vector<std::string>& command_line();
+void set_command_line(int argc, char** argv);
 
 // Each subcommand registers itself on the top-level app.
 void register_info(CLI::App& app);

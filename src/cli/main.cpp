@@ -14,6 +14,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
+  edm::cli::set_command_line(argc, argv);
   CLI::App app{"edm: diffusion models in the EDM design space (Karras et al. 2022)", "edm"};
   app.require_subcommand(1);
   app.set_version_flag("--version", EDM_VERSION);

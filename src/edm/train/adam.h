@@ -1,0 +1,32 @@
+// Adam (Kingma & Ba) with PyTorch's update rule, its moments held by name so
+// that a training state stores and restores them exactly.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace edm {
+
+class Adam {
+ public:
+  Adam(std::vector<std::pair<std::string, torch::Tensor>> params, double beta1 = 0.9, double beta2 = 0.999,
+       double eps = 1e-8);
+  // One update with learning rate lr from the parameters' .grad().
+  void step(double lr);
+  int64_t steps() const { return step_; }
+
+  // Moments as named tensors ("m.<name>", "v.<name>") plus the step count.
+  std::map<std::string, torch::Tensor> state() const;
+  // Throws edm::Error naming a missing or mis-shaped moment.
+  void load_state(const std::map<std::string, torch::Tensor>& state, int64_t steps);
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> params_;
+  std::vector<torch::Tensor> m_, v_;
+  double beta1_, beta2_, eps_;
+  int64_t step_ = 0;
+};
+
+}  // namespace edm

@@ -1,0 +1,38 @@
+#include "edm/train/loss.h"
+
+#include "edm/core/error.h"
+
+namespace edm {
+
+LossConfig LossConfig::for_precond(const std::string& precond) {
+  LossConfig c;
+  if (precond == "edm" || precond == "vp" || precond == "ve") c.kind = precond;
+  else throw UsageError("unknown --precond '" + precond + "' (edm, vp or ve)");
+  return c;
+}
+
+torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device) {
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  if (c.kind == "vp") {
+    auto t = 1 + torch::rand({n, 1, 1, 1}, opts) * (c.epsilon_t - 1);
+    return ((0.5 * c.beta_d * t.square() + c.beta_min * t).exp() - 1).sqrt();
+  }
+  if (c.kind == "ve") return c.sigma_min * torch::pow(c.sigma_max / c.sigma_min, torch::rand({n, 1, 1, 1}, opts));
+  return (torch::randn({n, 1, 1, 1}, opts) * c.P_std + c.P_mean).exp();
+}
+
+torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma) {
+  if (c.kind == "edm") return (sigma.square() + c.sigma_data * c.sigma_data) / (sigma * c.sigma_data).square();
+  return 1 / sigma.square();
+}
+
+torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
+                             const torch::Tensor& augment_labels, const LossConfig& c) {
+  auto sigma = sample_sigma(c, images.size(0), images.device());
+  auto weight = loss_weight(c, sigma);
+  auto n = torch::randn_like(images) * sigma;
+  auto D = net.forward(images + n, sigma.flatten(), labels, augment_labels);
+  return weight * (D - images).square();
+}
+
+}  // namespace edm

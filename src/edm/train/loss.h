@@ -1,0 +1,33 @@
+// Training losses with the reference's definitions (paper Table 1, "Training"):
+// a noise level distribution p_train(sigma) and a weighting lambda(sigma).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+#include "edm/nn/precond.h"
+
+namespace edm {
+
+struct LossConfig {
+  std::string kind = "edm";                 // edm | vp | ve (follows --precond)
+  double P_mean = -1.2, P_std = 1.2;        // EDM: ln sigma ~ N(P_mean, P_std^2)
+  double sigma_data = 0.5;                  // EDM
+  double beta_d = 19.9, beta_min = 0.1;     // VP
+  double epsilon_t = 1e-5;                  // VP: t ~ U(epsilon_t, 1)
+  double sigma_min = 0.02, sigma_max = 100;  // VE: log-uniform sigma
+
+  static LossConfig for_precond(const std::string& precond);
+};
+
+// sigma ~ p_train, shape [n,1,1,1] float32, from the default generator.
+torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device);
+// lambda(sigma).
+torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma);
+
+// The per-pixel weighted loss lambda(sigma) |D(y + n; sigma) - y|^2, [N,C,H,W].
+// images in [-1, 1]; labels one-hot or undefined; augment_labels or undefined.
+torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
+                             const torch::Tensor& augment_labels, const LossConfig& c);
+
+}  // namespace edm

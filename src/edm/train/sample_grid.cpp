@@ -1,0 +1,46 @@
+#include "edm/train/sample_grid.h"
+
+#include <cmath>
+
+#include "edm/io/image.h"
+#include "edm/quality/plot.h"
+#include "edm/sampling/generate.h"
+
+namespace edm {
+
+void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row, int64_t steps,
+                       const std::string& png_path) {
+  torch::NoGradGuard no_grad;
+  const int64_t rows = net.label_dim() > 0 ? net.label_dim() : per_row;
+  GenerateOptions o;
+  o.sampler_options.num_steps = steps;
+  std::vector<torch::Tensor> images;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<uint64_t> seeds;
+    for (int64_t i = 0; i < per_row; ++i) seeds.push_back(static_cast<uint64_t>(r * per_row + i));
+    if (net.label_dim() > 0) o.class_idx = r;
+    images.push_back(generate_batch(net, seeds, o).cpu());
+  }
+  // Upscale small images so that a person can see them.
+  auto all = torch::cat(images);
+  const int64_t res = all.size(2), zoom = std::max<int64_t>(1, 64 / res);
+  auto grid = make_grid(all, per_row, 2);  // uint8 [H,W,C]
+  if (zoom > 1) grid = grid.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1);
+  if (grid.size(2) == 1) grid = grid.repeat({1, 1, 3});
+  const bool labelled = net.label_dim() > 0 && !class_names.empty();
+  const int margin = labelled ? 150 : 0;
+  plot::Canvas canvas(static_cast<int>(grid.size(1)) + margin, static_cast<int>(grid.size(0)));
+  auto g = grid.contiguous();
+  auto acc = g.accessor<uint8_t, 3>();
+  for (int y = 0; y < g.size(0); ++y)
+    for (int x = 0; x < g.size(1); ++x)
+      canvas.blend(margin + x, y, plot::Color{acc[y][x][0], acc[y][x][1], acc[y][x][2], 1});
+  if (labelled) {
+    const double row_h = static_cast<double>(grid.size(0)) / static_cast<double>(rows);
+    for (int64_t r = 0; r < rows && r < static_cast<int64_t>(class_names.size()); ++r)
+      canvas.text(6, r * row_h + row_h / 2 - plot::Canvas::text_height() / 2.0, class_names[r], plot::kBlack);
+  }
+  canvas.save(png_path);
+}
+
+}  // namespace edm
