@@ -8,6 +8,7 @@
 
 #include "edm/core/denoiser.h"
 #include "edm/io/safetensors.h"
+#include "edm/nn/init.h"
 
 namespace edm::nn {
 
@@ -28,12 +29,27 @@ class PrecondImpl : public torch::nn::Module {
   int64_t label_dim() const { return config_.value("label_dim", 0); }
   int64_t augment_dim() const { return config_.value("augment_dim", 0); }
 
+  // The dtype the network runs in on `device`: float16 (edm.config use_fp16,
+  // as the reference) or bfloat16 (use_bf16) on CUDA, float32 everywhere else
+  // or when force_fp32 is set. Inputs and outputs stay float32.
+  torch::ScalarType compute_dtype(torch::Device device) const;
+  bool force_fp32 = false;
+  // Runs convolutions channels-last on CUDA (faster with tensor cores); on by
+  // default for fp16/bf16.
+  void set_channels_last(bool on) { channels_last_ = on ? 1 : 0; }
+  bool channels_last(torch::Device device) const;
+
  protected:
   nlohmann::json config_;
+  bool use_fp16_ = false, use_bf16_ = false;
+  int channels_last_ = -1;  // -1: automatic
 };
 
-// A freshly initialised preconditioned network from an edm.config.
+// A freshly initialised preconditioned network from an edm.config (float32,
+// on the CPU). Throws edm::Error naming a bad or unknown key.
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config);
+// The same on build.device, initialised or not (meta: shapes only).
+std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Build& build);
 
 // A preconditioned network from a model file; every tensor must be present,
 // expected and of the right shape (errors name the tensor).

@@ -1,0 +1,41 @@
+// ADM (Dhariwal & Nichol, "Diffusion Models Beat GANs on Image Synthesis") as
+// the reference reimplements it.
+#pragma once
+#include <vector>
+
+#include "edm/nn/config_reader.h"
+#include "edm/nn/embedding.h"
+#include "edm/nn/network.h"
+#include "edm/nn/unet_block.h"
+
+namespace edm::nn {
+
+struct DhariwalUNetOptions {
+  int64_t model_channels = 192;
+  std::vector<int64_t> channel_mult{1, 2, 3, 4};
+  int64_t channel_mult_emb = 4;
+  int64_t num_blocks = 3;
+  std::vector<int64_t> attn_resolutions{32, 16, 8};
+  double dropout = 0.10;
+  double label_dropout = 0;
+
+  static DhariwalUNetOptions read(ConfigReader& r);
+};
+
+class DhariwalUNetImpl : public NetworkImpl {
+ public:
+  DhariwalUNetImpl(const NetworkShape& shape, const DhariwalUNetOptions& options, const Build& build);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& noise_labels, const torch::Tensor& class_labels,
+                        const torch::Tensor& augment_labels) override;
+
+ private:
+  DhariwalUNetOptions options_;
+  PositionalEmbedding map_noise_{nullptr};
+  Linear map_augment_{nullptr}, map_layer0_{nullptr}, map_layer1_{nullptr}, map_label_{nullptr};
+  Conv2d enc_conv_{nullptr};  // the first stage, the only one without the embedding
+  std::vector<UNetBlock> enc_, dec_;
+  GroupNorm out_norm_{nullptr};
+  Conv2d out_conv_{nullptr};
+};
+
+}  // namespace edm::nn

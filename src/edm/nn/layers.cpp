@@ -1,0 +1,83 @@
+#include "edm/nn/layers.h"
+
+#include <algorithm>
+
+#include "edm/core/error.h"
+
+namespace edm::nn {
+
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const Init& init, const Build& build)
+    : in_features(in), out_features(out) {
+  weight = register_parameter("weight", weight_init({out, in}, init.mode, in, out, init.weight, build));
+  if (has_bias) bias = register_parameter("bias", weight_init({out}, init.mode, in, out, init.bias, build));
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  auto y = torch::matmul(x, weight.to(x.scalar_type()).t());
+  if (bias.defined()) y = y.add_(bias.to(x.scalar_type()));
+  return y;
+}
+
+Conv2dImpl::Conv2dImpl(int64_t in, int64_t out, const ConvOptions& opt, const Build& build)
+    : in_channels(in), out_channels(out), options(opt) {
+  if (opt.up && opt.down) throw Error("Conv2d: up and down at once");
+  const int64_t k = opt.kernel;
+  if (k) {
+    const int64_t fan_in = in * k * k, fan_out = out * k * k;
+    weight = register_parameter("weight",
+                                weight_init({out, in, k, k}, opt.init.mode, fan_in, fan_out, opt.init.weight, build));
+    if (opt.bias)
+      bias = register_parameter("bias", weight_init({out}, opt.init.mode, fan_in, fan_out, opt.init.bias, build));
+  }
+  if (opt.up || opt.down) {
+    if (opt.resample_filter.empty()) throw Error("Conv2d: empty resample_filter");
+    auto f = torch::tensor(std::vector<float>(opt.resample_filter.begin(), opt.resample_filter.end()));
+    f = torch::outer(f, f).unsqueeze(0).unsqueeze(1) / f.sum().square();
+    resample_filter = register_buffer("resample_filter", f.to(build.device));
+  }
+}
+
+torch::Tensor Conv2dImpl::forward(const torch::Tensor& x_in) {
+  auto x = x_in;
+  const auto dt = x.scalar_type();
+  torch::Tensor w = weight.defined() ? weight.to(dt) : weight;
+  torch::Tensor f = resample_filter.defined() ? resample_filter.to(dt) : resample_filter;
+  const int64_t w_pad = w.defined() ? w.size(-1) / 2 : 0;
+  const int64_t f_pad = f.defined() ? (f.size(-1) - 1) / 2 : 0;
+  const auto none = torch::Tensor();
+  const std::vector<int64_t> one{1, 1}, two{2, 2};
+  auto pad = [](int64_t p) { return std::vector<int64_t>{p, p}; };
+  // Upsampling is a stride-2 depthwise transposed convolution by 4f (4: the
+  // gain lost to zero insertion), downsampling a stride-2 one by f.
+  auto up_filter = [&](int64_t c) { return f.mul(4).repeat({c, 1, 1, 1}); };
+  auto down_filter = [&](int64_t c) { return f.repeat({c, 1, 1, 1}); };
+  if (options.fused_resample && options.up && w.defined()) {
+    x = torch::conv_transpose2d(x, up_filter(in_channels), none, two, pad(std::max<int64_t>(f_pad - w_pad, 0)), pad(0),
+                                in_channels);
+    x = torch::conv2d(x, w, none, one, pad(std::max<int64_t>(w_pad - f_pad, 0)));
+  } else if (options.fused_resample && options.down && w.defined()) {
+    x = torch::conv2d(x, w, none, one, pad(w_pad + f_pad));
+    x = torch::conv2d(x, down_filter(out_channels), none, two, pad(0), one, out_channels);
+  } else {
+    if (options.up) x = torch::conv_transpose2d(x, up_filter(in_channels), none, two, pad(f_pad), pad(0), in_channels);
+    if (options.down) x = torch::conv2d(x, down_filter(in_channels), none, two, pad(f_pad), one, in_channels);
+    if (w.defined()) x = torch::conv2d(x, w, none, one, pad(w_pad));
+  }
+  if (bias.defined()) x = x.add_(bias.to(dt).reshape({1, -1, 1, 1}));
+  return x;
+}
+
+GroupNormImpl::GroupNormImpl(int64_t num_channels, double eps_, const Build& build, int64_t groups,
+                             int64_t min_channels_per_group)
+    : num_groups(std::min(groups, num_channels / min_channels_per_group)), eps(eps_) {
+  if (num_groups < 1) throw Error("GroupNorm: " + std::to_string(num_channels) + " channels are too few");
+  auto opt = torch::TensorOptions().dtype(torch::kFloat32).device(build.device);
+  weight = register_parameter("weight", torch::ones({num_channels}, opt));
+  bias = register_parameter("bias", torch::zeros({num_channels}, opt));
+}
+
+torch::Tensor GroupNormImpl::forward(const torch::Tensor& x) {
+  return torch::group_norm(x, num_groups, weight.to(x.scalar_type()), bias.to(x.scalar_type()), eps);
+}
+
+}  // namespace edm::nn

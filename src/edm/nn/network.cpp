@@ -1,0 +1,45 @@
+#include "edm/nn/network.h"
+
+#include "edm/core/error.h"
+#include "edm/nn/dhariwal_unet.h"
+#include "edm/nn/song_unet.h"
+
+namespace edm::nn {
+
+namespace {
+
+void check(const NetworkShape& s, int64_t model_channels, const std::vector<int64_t>& mult, int64_t num_blocks) {
+  if (s.img_resolution < 1 || s.in_channels < 1 || s.out_channels < 1 || s.label_dim < 0 || s.augment_dim < 0)
+    throw Error("edm.config: img_resolution and img_channels must be positive, label_dim and augment_dim >= 0");
+  if (mult.empty() || model_channels < 1 || num_blocks < 0)
+    throw Error("edm.config model: model_channels, channel_mult and num_blocks must be positive");
+  for (auto m : mult)
+    if (m < 1) throw Error("edm.config model: channel_mult entries must be positive");
+  // Every level halves the resolution exactly.
+  if (s.img_resolution % (int64_t(1) << (mult.size() - 1)))
+    throw Error("edm.config: img_resolution " + std::to_string(s.img_resolution) + " does not halve " +
+                std::to_string(mult.size() - 1) + " times");
+}
+
+}  // namespace
+
+std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std::string& default_type,
+                                          const NetworkShape& shape, const Build& build) {
+  ConfigReader r(model, "edm.config model");
+  auto type = r.string("model_type", default_type, {"SongUNet", "DhariwalUNet"});
+  if (type == "SongUNet") {
+    auto o = SongUNetOptions::read(r);
+    r.finish();
+    check(shape, o.model_channels, o.channel_mult, o.num_blocks);
+    if (o.channel_mult_noise < 1 || o.channel_mult_emb < 1)
+      throw Error("edm.config model: channel multipliers must be positive");
+    return std::make_shared<SongUNetImpl>(shape, o, build);
+  }
+  auto o = DhariwalUNetOptions::read(r);
+  r.finish();
+  check(shape, o.model_channels, o.channel_mult, o.num_blocks);
+  if (o.channel_mult_emb < 1) throw Error("edm.config model: channel_mult_emb must be positive");
+  return std::make_shared<DhariwalUNetImpl>(shape, o, build);
+}
+
+}  // namespace edm::nn
