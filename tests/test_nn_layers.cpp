@@ -70,6 +70,27 @@ TEST(NnLayers, ResamplingKeepsConstantsAndHalvesOrDoubles) {
   }
 }
 
+TEST(NnLayers, BoxFilterShortcutEqualsTheFilterConvolution) {
+  // [1,1] resampling takes nearest/average-pool shortcuts; they must equal the
+  // depthwise (transposed) convolution by the normalised filter.
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 4, 6, 6});
+  auto f = torch::full({4, 1, 2, 2}, 0.25f);
+  ConvOptions opt;
+  opt.kernel = 0;
+  opt.up = true;
+  Conv2d up(4, 4, opt, Build{});
+  auto expected_up = torch::conv_transpose2d(x, f * 4, torch::Tensor(), torch::IntArrayRef{2, 2},
+                                             torch::IntArrayRef{0, 0}, torch::IntArrayRef{0, 0}, 4);
+  EXPECT_LT(test::max_abs_diff(up(x), expected_up), 1e-6);
+  opt.up = false;
+  opt.down = true;
+  Conv2d down(4, 4, opt, Build{});
+  auto expected_down = torch::conv2d(x, f, torch::Tensor(), torch::IntArrayRef{2, 2}, torch::IntArrayRef{0, 0},
+                                     torch::IntArrayRef{1, 1}, 4);
+  EXPECT_LT(test::max_abs_diff(down(x), expected_down), 1e-6);
+}
+
 TEST(NnLayers, GroupNormHasAMinimumOfChannelsPerGroup) {
   EXPECT_EQ(GroupNorm(256, 1e-5, Build{})->num_groups, 32);
   EXPECT_EQ(GroupNorm(64, 1e-5, Build{})->num_groups, 16);
