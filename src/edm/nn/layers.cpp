@@ -59,8 +59,18 @@ torch::Tensor Conv2dImpl::forward(const torch::Tensor& x_in) {
     x = torch::conv2d(x, w, none, one, pad(w_pad + f_pad));
     x = torch::conv2d(x, down_filter(out_channels), none, two, pad(0), one, out_channels);
   } else {
-    if (options.up) x = torch::conv_transpose2d(x, up_filter(in_channels), none, two, pad(f_pad), pad(0), in_channels);
-    if (options.down) x = torch::conv2d(x, down_filter(in_channels), none, two, pad(f_pad), one, in_channels);
+    // The two-tap box filter [1,1] is nearest-neighbour upsampling and 2x2
+    // average pooling: the same numbers, without slow per-channel convolutions.
+    const bool box =
+        f.defined() && options.resample_filter.size() == 2 && options.resample_filter[0] == options.resample_filter[1];
+    if (options.up && box)
+      x = torch::upsample_nearest2d(x, std::vector<int64_t>{x.size(2) * 2, x.size(3) * 2});
+    else if (options.up)
+      x = torch::conv_transpose2d(x, up_filter(in_channels), none, two, pad(f_pad), pad(0), in_channels);
+    if (options.down && box)
+      x = torch::avg_pool2d(x, two);
+    else if (options.down)
+      x = torch::conv2d(x, down_filter(in_channels), none, two, pad(f_pad), one, in_channels);
     if (w.defined()) x = torch::conv2d(x, w, none, one, pad(w_pad));
   }
   if (bias.defined()) x = x.add_(bias.to(dt).reshape({1, -1, 1, 1}));

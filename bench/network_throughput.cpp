@@ -1,0 +1,141 @@
+// Images per second of the preconditioned networks, forward only (sampling)
+// and forward+backward (training), per preset and batch size.
+//
+//   network_throughput [--device cpu|cuda] [--seconds S] [--fp16|--bf16] [PRESET:BATCH[:fwd]]...
+//
+// Without PRESET arguments it runs the small Fashion-MNIST presets at batch 8
+// and 32 and the reference presets (CIFAR-10 32x32 DDPM++/NCSN++, ImageNet-64
+// ADM) at batch 1, forward only on a CPU.
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "edm/core/error.h"
+#include "edm/core/runtime.h"
+#include "edm/nn/precond.h"
+#include "edm/nn/presets.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Job {
+  std::string preset;
+  int64_t batch;
+  bool forward_only;
+};
+
+Job parse_job(const std::string& s) {
+  Job job{s, 8, false};
+  auto a = s.find(':');
+  if (a != std::string::npos) {
+    job.preset = s.substr(0, a);
+    auto rest = s.substr(a + 1);
+    auto b = rest.find(':');
+    job.batch = std::stoll(rest.substr(0, b));
+    job.forward_only = b != std::string::npos && rest.substr(b + 1) == "fwd";
+  }
+  return job;
+}
+
+// Runs `step` until `seconds` have passed (at least 2 times after one warm-up);
+// returns seconds per call.
+template <class F>
+double time_it(F step, double seconds, torch::Device device) {
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  step();
+  sync();
+  int n = 0;
+  auto start = Clock::now();
+  double elapsed = 0;
+  while (n < 2 || elapsed < seconds) {
+    step();
+    sync();
+    ++n;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  return elapsed / n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string device_name = "cpu";
+    double seconds = 3;
+    edm::nn::PresetOverrides overrides;
+    std::vector<Job> jobs;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--device" && i + 1 < argc)
+        device_name = argv[++i];
+      else if (a == "--seconds" && i + 1 < argc)
+        seconds = std::stod(argv[++i]);
+      else if (a == "--fp16")
+        overrides.use_fp16 = true;
+      else if (a == "--bf16")
+        overrides.use_bf16 = true;
+      else if (!a.empty() && a[0] == '-')
+        throw edm::UsageError("unknown option " + a);
+      else
+        jobs.push_back(parse_job(a));
+    }
+    if (jobs.empty())
+      jobs = {{"fmnist-s", 8, false}, {"fmnist-s", 32, false}, {"fmnist-m", 8, false}, {"fmnist-m", 32, false},
+              {"ddpmpp", 1, true},    {"ncsnpp", 1, true},     {"adm", 1, true}};
+    const auto device = edm::parse_device(device_name);
+    const int threads = edm::init_threads();
+    edm::warn_if_slow_blas();
+    std::printf("device %s, %d threads\n", device.str().c_str(), threads);
+    std::printf("%-9s %5s %9s %6s %12s %12s\n", "preset", "batch", "params", "res", "fwd img/s", "fwd+bwd img/s");
+    for (const auto& job : jobs) {
+      const bool small = job.preset.rfind("fmnist", 0) == 0;
+      const int64_t res = small ? 28 : job.preset == "adm" ? 64 : 32;
+      const int64_t channels = small ? 1 : 3, labels = small ? 10 : job.preset == "adm" ? 1000 : 10;
+      auto config = edm::nn::preset_config(job.preset, "edm", res, channels, labels, small ? 0 : 9, overrides);
+      auto net = edm::nn::make_precond(config);
+      net->to(device);
+      int64_t params = 0;
+      for (const auto& p : net->parameters()) params += p.numel();
+      auto opt = torch::TensorOptions().device(device);
+      auto x = torch::randn({job.batch, channels, res, res}, opt);
+      auto sigma = (torch::randn({job.batch}, opt) * 1.2 - 1.2).exp();
+      auto y = torch::nn::functional::one_hot(torch::randint(labels, {job.batch}, opt.dtype(torch::kLong)), labels)
+                   .to(torch::kFloat32);
+
+      net->eval();
+      const double fwd = time_it(
+          [&] {
+            torch::NoGradGuard no_grad;
+            net->forward(x, sigma, y);
+          },
+          seconds, device);
+      double train = 0;
+      if (!job.forward_only) {
+        net->train();
+        train = time_it(
+            [&] {
+              auto loss = (net->forward(x, sigma, y) - x).square().mean();
+              loss.backward();
+              net->zero_grad();
+            },
+            seconds, device);
+      }
+      char train_str[32] = "-";
+      if (train > 0) std::snprintf(train_str, sizeof train_str, "%.1f", job.batch / train);
+      std::printf("%-9s %5lld %9.2fM %6lld %12.1f %12s\n", job.preset.c_str(), (long long)job.batch, params / 1e6,
+                  (long long)res, job.batch / fwd, train_str);
+      std::fflush(stdout);
+    }
+  } catch (const edm::UsageError& e) {
+    std::fprintf(stderr, "network_throughput: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "network_throughput: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

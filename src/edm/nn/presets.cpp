@@ -1,0 +1,140 @@
+#include "edm/nn/presets.h"
+
+#include "edm/core/error.h"
+
+namespace edm::nn {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct Preset {
+  const char* name;
+  const char* description;
+  json model;  // the edm.config "model" object
+  double dropout;
+};
+
+const std::vector<Preset>& presets() {
+  // The reference's train.py: dropout defaults to 0.13 there, not to the
+  // network's 0.10. The Fashion-MNIST ones are DDPM++ shrunk to 28->14->7.
+  static const std::vector<Preset> list = {
+      {"ddpmpp", "DDPM++ (SongUNet), 128 channels x [2,2,2], 4 blocks, attention at 16x16 (train.py --arch=ddpmpp)",
+       json{{"model_type", "SongUNet"},
+            {"embedding_type", "positional"},
+            {"encoder_type", "standard"},
+            {"decoder_type", "standard"},
+            {"channel_mult_noise", 1},
+            {"resample_filter", {1, 1}},
+            {"model_channels", 128},
+            {"channel_mult", {2, 2, 2}}},
+       0.13},
+      {"ncsnpp",
+       "NCSN++ (SongUNet), 128 channels x [2,2,2], Fourier embedding, residual encoder (train.py --arch=ncsnpp)",
+       json{{"model_type", "SongUNet"},
+            {"embedding_type", "fourier"},
+            {"encoder_type", "residual"},
+            {"decoder_type", "standard"},
+            {"channel_mult_noise", 2},
+            {"resample_filter", {1, 3, 3, 1}},
+            {"model_channels", 128},
+            {"channel_mult", {2, 2, 2}}},
+       0.13},
+      {"adm", "ADM (DhariwalUNet), 192 channels x [1,2,3,4], 3 blocks (train.py --arch=adm)",
+       json{{"model_type", "DhariwalUNet"}, {"model_channels", 192}, {"channel_mult", {1, 2, 3, 4}}}, 0.13},
+      {"fmnist-s", "small DDPM++ for 28x28 on a CPU: 32 channels x [1,2,2], 1 block, no attention (~1M parameters)",
+       json{{"model_type", "SongUNet"},
+            {"embedding_type", "positional"},
+            {"encoder_type", "standard"},
+            {"decoder_type", "standard"},
+            {"channel_mult_noise", 1},
+            {"resample_filter", {1, 1}},
+            {"model_channels", 32},
+            {"channel_mult", {1, 2, 2}},
+            {"num_blocks", 1},
+            {"attn_resolutions", json::array()}},
+       0.0},
+      {"fmnist-m", "medium DDPM++ for 28x28: 64 channels x [1,2,2], 2 blocks, attention at 7x7 (~6M parameters)",
+       json{{"model_type", "SongUNet"},
+            {"embedding_type", "positional"},
+            {"encoder_type", "standard"},
+            {"decoder_type", "standard"},
+            {"channel_mult_noise", 1},
+            {"resample_filter", {1, 1}},
+            {"model_channels", 64},
+            {"channel_mult", {1, 2, 2}},
+            {"num_blocks", 2},
+            {"attn_resolutions", {7}}},
+       0.1},
+  };
+  return list;
+}
+
+const Preset& find_preset(const std::string& arch) {
+  for (const auto& p : presets())
+    if (arch == p.name) return p;
+  std::string names;
+  for (const auto& n : preset_names()) names += (names.empty() ? "" : ", ") + n;
+  throw UsageError("unknown network preset \"" + arch + "\" (one of " + names + ")");
+}
+
+}  // namespace
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& p : presets()) out.push_back(p.name);
+    return out;
+  }();
+  return names;
+}
+
+const std::vector<std::string>& precond_names() {
+  static const std::vector<std::string> names = {"edm", "vp", "ve", "iddpm"};
+  return names;
+}
+
+std::string preset_description(const std::string& arch) { return find_preset(arch).description; }
+
+json preset_config(const std::string& arch, const std::string& precond, int64_t img_resolution, int64_t img_channels,
+                   int64_t label_dim, int64_t augment_dim, const PresetOverrides& o) {
+  const auto& preset = find_preset(arch);
+  static const std::map<std::string, std::string> classes = {
+      {"edm", "EDMPrecond"}, {"vp", "VPPrecond"}, {"ve", "VEPrecond"}, {"iddpm", "iDDPMPrecond"}};
+  auto cls = classes.find(precond);
+  if (cls == classes.end()) throw UsageError("unknown preconditioning \"" + precond + "\" (edm, vp, ve, iddpm)");
+  if (img_resolution < 1 || img_channels < 1) throw UsageError("image resolution and channels must be positive");
+  if (label_dim < 0 || augment_dim < 0) throw UsageError("label and augment dimensions must not be negative");
+  if (o.use_fp16 && o.use_bf16) throw UsageError("choose fp16 or bf16, not both");
+
+  json model = preset.model;
+  if (o.cbase) {
+    if (*o.cbase < 1) throw UsageError("--cbase must be positive");
+    model["model_channels"] = *o.cbase;
+  }
+  if (o.cres) {
+    if (o.cres->empty()) throw UsageError("--cres must list at least one multiplier");
+    for (auto m : *o.cres)
+      if (m < 1) throw UsageError("--cres multipliers must be positive");
+    model["channel_mult"] = *o.cres;
+  }
+  const double dropout = o.dropout.value_or(preset.dropout);
+  if (!(dropout >= 0 && dropout <= 1)) throw UsageError("--dropout must be in [0, 1]");
+  model["dropout"] = dropout;
+  if (o.label_dropout) {
+    if (!(*o.label_dropout >= 0 && *o.label_dropout <= 1)) throw UsageError("label dropout must be in [0, 1]");
+    model["label_dropout"] = *o.label_dropout;
+  }
+  const auto levels = model["channel_mult"].size();
+  if (img_resolution % (int64_t(1) << (levels - 1)))
+    throw UsageError("image resolution " + std::to_string(img_resolution) + " cannot be halved " +
+                     std::to_string(levels - 1) + " times by preset " + arch);
+
+  json config = {{"precond", cls->second}, {"img_resolution", img_resolution}, {"img_channels", img_channels},
+                 {"label_dim", label_dim}, {"augment_dim", augment_dim},       {"model", model}};
+  if (o.use_fp16) config["use_fp16"] = true;
+  if (o.use_bf16) config["use_bf16"] = true;
+  return config;
+}
+
+}  // namespace edm::nn

@@ -1,0 +1,97 @@
+// Presets equal the reference's training configurations (parameter counts of
+// the published networks) and build identically-structured modules.
+#include "edm/core/error.h"
+#include "edm/nn/precond.h"
+#include "edm/nn/presets.h"
+#include "testing.h"
+
+namespace edm {
+namespace {
+
+int64_t count_parameters(const nlohmann::json& config) {
+  // Shapes only: the meta device allocates nothing, so the 300M-parameter ADM is instant.
+  auto net = nn::make_precond(config, nn::Build{torch::kMeta, false});
+  int64_t n = 0;
+  for (const auto& p : net->parameters()) n += p.numel();
+  return n;
+}
+
+TEST(NnPresets, ReferenceParameterCounts) {
+  // CIFAR-10 DDPM++ conditional / unconditional with augment labels, NCSN++, ImageNet-64 ADM.
+  EXPECT_EQ(count_parameters(nn::preset_config("ddpmpp", "edm", 32, 3, 10, 9)), 55735299);
+  EXPECT_EQ(count_parameters(nn::preset_config("ddpmpp", "vp", 32, 3, 0, 9)), 55733891);
+  EXPECT_EQ(count_parameters(nn::preset_config("ncsnpp", "ve", 32, 3, 0, 9)), 56397827);
+  EXPECT_EQ(count_parameters(nn::preset_config("adm", "edm", 64, 3, 1000, 0)), 295899267);
+}
+
+TEST(NnPresets, ReferenceTrainingSettings) {
+  auto c = nn::preset_config("ncsnpp", "ve", 32, 3, 0, 9);
+  EXPECT_EQ(c["precond"], "VEPrecond");
+  EXPECT_EQ(c["model"]["model_type"], "SongUNet");
+  EXPECT_EQ(c["model"]["embedding_type"], "fourier");
+  EXPECT_EQ(c["model"]["resample_filter"], nlohmann::json({1, 3, 3, 1}));
+  EXPECT_DOUBLE_EQ(c["model"]["dropout"].get<double>(), 0.13);
+  nn::PresetOverrides o;
+  o.cbase = 64;
+  o.cres = std::vector<int64_t>{1, 2};
+  o.dropout = 0.2;
+  o.use_fp16 = true;
+  c = nn::preset_config("adm", "edm", 32, 3, 10, 0, o);
+  EXPECT_EQ(c["model"]["model_channels"], 64);
+  EXPECT_EQ(c["model"]["channel_mult"], nlohmann::json({1, 2}));
+  EXPECT_DOUBLE_EQ(c["model"]["dropout"].get<double>(), 0.2);
+  EXPECT_EQ(c["use_fp16"], true);
+}
+
+TEST(NnPresets, BadRequestsAreUsageErrors) {
+  EXPECT_THROW(nn::preset_config("unet9000", "edm", 28, 1, 0, 0), UsageError);
+  EXPECT_THROW(nn::preset_config("fmnist-s", "flow", 28, 1, 0, 0), UsageError);
+  EXPECT_THROW(nn::preset_config("ddpmpp", "edm", 30, 3, 0, 0), UsageError);  // 30 -> 15 -> 7.5
+  nn::PresetOverrides o;
+  o.dropout = 1.5;
+  EXPECT_THROW(nn::preset_config("fmnist-s", "edm", 28, 1, 0, 0, o), UsageError);
+}
+
+TEST(NnPresets, EveryPresetBuildsAndRuns) {
+  for (const auto& arch : nn::preset_names()) {
+    SCOPED_TRACE(arch);
+    const bool small = arch.rfind("fmnist", 0) == 0;
+    for (const auto& precond : nn::precond_names()) {
+      auto config = nn::preset_config(arch, precond, small ? 28 : 32, small ? 1 : 3, 10, 9);
+      if (!small) {
+        EXPECT_GT(count_parameters(config), 1000000);
+        continue;
+      }
+      auto net = nn::make_precond(config);
+      net->eval();
+      torch::NoGradGuard no_grad;
+      auto x = torch::randn({2, 1, 28, 28});
+      auto D = net->forward(x, torch::tensor({0.5f, 5.0f}), torch::eye(10).narrow(0, 0, 2));
+      EXPECT_EQ(D.sizes(), x.sizes());
+      EXPECT_TRUE(D.isfinite().all().item<bool>());
+    }
+  }
+}
+
+TEST(NnPresets, SecondBuildHasTheSameStructure) {
+  // Training keeps an EMA copy made by a second make_precond: same keys, shapes, order.
+  auto config = nn::preset_config("fmnist-m", "edm", 28, 1, 10, 9);
+  auto a = nn::make_precond(config), b = nn::make_precond(config);
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].key(), pb[i].key());
+    EXPECT_EQ(pa[i].value().sizes(), pb[i].value().sizes());
+  }
+  auto ba = a->named_buffers(), bb = b->named_buffers();
+  ASSERT_EQ(ba.size(), bb.size());
+  for (size_t i = 0; i < ba.size(); ++i) EXPECT_EQ(ba[i].key(), bb[i].key());
+  // Fresh random draws differ between the two.
+  EXPECT_FALSE(torch::equal(pa["model.map_layer0.weight"], pb["model.map_layer0.weight"]));
+  EXPECT_TRUE(pa.contains("model.enc.28x28_conv.weight"));
+  EXPECT_TRUE(pa.contains("model.dec.7x7_in0.qkv.weight"));
+  EXPECT_TRUE(ba.contains("model.enc.14x14_down.conv0.resample_filter"));
+}
+
+}  // namespace
+}  // namespace edm
