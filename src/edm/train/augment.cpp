@@ -49,9 +49,11 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
   // Geometric transformations, composed as the inverse map output -> input.
   auto G = torch::eye(3, f32).expand({N, 3, 3}).clone();
   bool geometric = false;
+  auto moved = torch::zeros({N}, f32.dtype(torch::kBool));  // images a transformation was applied to
   if (c.translate_int > 0) {
     auto w = torch::rand({2, N}, f32) * 2 - 1;
     w = torch::where(coin(c.translate_int).unsqueeze(0), w, torch::zeros_like(w));
+    moved |= (w != 0).any(0);
     auto tx = (w[0] * (W * c.translate_int_max)).round(), ty = (w[1] * (H * c.translate_int_max)).round();
     G = G.matmul(translate_m(-2 * tx / W, -2 * ty / H));
     labels.push_back(tx / (W * c.translate_int_max));
@@ -60,6 +62,7 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
   }
   if (c.scale > 0) {
     auto w = torch::where(coin(c.scale), torch::randn({N}, f32), torch::zeros({N}, f32));
+    moved |= w != 0;
     auto s = torch::exp2(w * c.scale_std);
     G = G.matmul(scale_m(1 / s, 1 / s));
     labels.push_back(w);
@@ -68,6 +71,7 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
   if (c.rotate_frac > 0) {
     auto w = (torch::rand({N}, f32) * 2 - 1) * (M_PI * c.rotate_frac_max);
     w = torch::where(coin(c.rotate_frac), w, torch::zeros_like(w));
+    moved |= w != 0;
     G = G.matmul(rotate_m(w));
     labels.push_back(w.cos() - 1);
     labels.push_back(w.sin());
@@ -77,6 +81,7 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
     auto w = torch::randn({N}, f32);
     auto r = (torch::rand({N}, f32) * 2 - 1) * M_PI;
     w = torch::where(coin(c.aniso), w, torch::zeros_like(w));
+    moved |= w != 0;
     r = torch::where(torch::rand({N}, f32) < c.aniso_rotate_prob, r, torch::zeros_like(r));
     auto s = torch::exp2(w * c.aniso_std);
     G = G.matmul(rotate_m(-r)).matmul(scale_m(1 / s, s)).matmul(rotate_m(r));
@@ -87,6 +92,7 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
   if (c.translate_frac > 0) {
     auto w = torch::randn({2, N}, f32);
     w = torch::where(coin(c.translate_frac).unsqueeze(0), w, torch::zeros_like(w));
+    moved |= (w != 0).any(0);
     G = G.matmul(translate_m(-2 * w[0] * c.translate_frac_std, -2 * w[1] * c.translate_frac_std));
     labels.push_back(w[0]);
     labels.push_back(w[1]);
@@ -95,7 +101,6 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
   // Resample only the images that moved; reflection padding keeps the edges
   // natural. (The reference supersamples 2x with sym6 wavelets first.)
   if (geometric) {
-    auto moved = (G - torch::eye(3, f32)).abs().flatten(1).amax(1) > 0;
     if (moved.any().item<bool>()) {
       auto grid = torch::nn::functional::affine_grid(G.narrow(1, 0, 2), images.sizes(), false);
       auto warped = torch::nn::functional::grid_sample(

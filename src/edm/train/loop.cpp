@@ -156,13 +156,13 @@ std::string train(TrainOptions o) {
   if (resumed) {
     config = resumed->config;
   } else {
-    nlohmann::json overrides = nlohmann::json::object();
-    if (o.cbase) overrides["model_channels"] = *o.cbase;
-    if (!o.cres.empty()) overrides["channel_mult"] = o.cres;
-    if (o.dropout) overrides["dropout"] = *o.dropout;
-    if (o.label_dropout > 0) overrides["label_dropout"] = o.label_dropout;
-    if (o.fp16) overrides["use_fp16"] = true;
-    if (o.bf16) overrides["use_bf16"] = true;
+    nn::PresetOverrides overrides;
+    overrides.cbase = o.cbase;
+    if (!o.cres.empty()) overrides.cres = o.cres;
+    overrides.dropout = o.dropout;
+    if (o.label_dropout > 0) overrides.label_dropout = o.label_dropout;
+    overrides.use_fp16 = o.fp16;
+    overrides.use_bf16 = o.bf16;
     config = nn::preset_config(o.arch, o.precond, data.resolution(), data.channels(), cond ? data.label_dim : 0,
                                augment_dim, overrides);
   }
@@ -258,9 +258,16 @@ std::string train(TrainOptions o) {
   loader.prefetch(rank_offset(counters.cur_nimg, 0), batch_gpu);
 
   for (;;) {
-    // Every random draw of this step follows from (seed, rank, images so far).
-    torch::manual_seed(seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(counters.cur_nimg) * 131 +
-                       static_cast<uint64_t>(world.rank()));
+    // Every random draw of this step follows from (seed, images so far): the
+    // noise levels and noise of the whole global batch are drawn alike on
+    // every rank, each taking its rows, so that N processes train exactly as
+    // one; dropout and augmentation draw per rank.
+    const uint64_t step_seed = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(counters.cur_nimg);
+    torch::manual_seed(step_seed);
+    auto sigma_all = sample_sigma(loss_cfg, *o.batch, device);
+    auto noise_all = torch::randn({*o.batch, data.channels(), data.resolution(), data.resolution()},
+                                  torch::TensorOptions().device(device));
+    torch::manual_seed(step_seed + 1 + static_cast<uint64_t>(world.rank()));
     for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
     double step_loss = 0;
     for (int64_t r = 0; r < rounds; ++r) {
@@ -277,7 +284,9 @@ std::string train(TrainOptions o) {
         images = a.images;
         augment_labels = a.augment_labels;
       }
-      auto loss = diffusion_loss(*net, images, labels, augment_labels, loss_cfg);
+      const int64_t row = world.rank() * per_rank + r * batch_gpu;
+      auto loss = diffusion_loss(*net, images, labels, augment_labels, loss_cfg, sigma_all.narrow(0, row, batch_gpu),
+                                 noise_all.narrow(0, row, batch_gpu));
       (loss.sum() * (o.ls / static_cast<double>(per_rank))).backward();
       step_loss += loss.mean().item<double>() / static_cast<double>(rounds);
     }

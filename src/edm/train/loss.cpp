@@ -27,11 +27,10 @@ torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma) {
 }
 
 torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
-                             const torch::Tensor& augment_labels, const LossConfig& c) {
-  auto sigma = sample_sigma(c, images.size(0), images.device());
+                             const torch::Tensor& augment_labels, const LossConfig& c, const torch::Tensor& sigma,
+                             const torch::Tensor& n) {
   auto weight = loss_weight(c, sigma);
-  auto n = torch::randn_like(images) * sigma;
-  auto D = net.forward(images + n, sigma.flatten(), labels, augment_labels);
+  auto D = net.forward(images + n * sigma, sigma.flatten(), labels, augment_labels);
   return weight * (D - images).square();
 }
 

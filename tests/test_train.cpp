@@ -1,0 +1,246 @@
+// Training: formulas against hand-computed values, augmentation, exact
+// resume, atomic files under SIGKILL, and bad input.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "edm/core/error.h"
+#include "edm/data/dataset.h"
+#include "edm/io/atomic_file.h"
+#include "edm/io/image.h"
+#include "edm/io/safetensors.h"
+#include "edm/train/augment.h"
+#include "edm/train/ema.h"
+#include "edm/train/loop.h"
+#include "edm/train/loss.h"
+#include "testing.h"
+
+using namespace edm;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A small labelled folder data set: n images of res x res, two classes.
+void write_dataset(const std::string& dir, int n, int res, bool labels = true, int channels = 1) {
+  fs::create_directories(dir);
+  nlohmann::json list = nlohmann::json::array();
+  auto gen = at::detail::createCPUGenerator(1);
+  for (int i = 0; i < n; ++i) {
+    auto img = at::randint(0, 255, {res, res, channels}, gen, torch::TensorOptions().dtype(torch::kUInt8));
+    char name[32];
+    std::snprintf(name, sizeof name, "img%03d.png", i);
+    write_png(dir + "/" + name, img);
+    list.push_back({name, i % 2});
+  }
+  if (labels) write_file_atomic(dir + "/dataset.json", nlohmann::json({{"labels", list}}).dump());
+}
+
+TrainOptions tiny(const std::string& data, const std::string& outdir) {
+  TrainOptions o;
+  o.data = data;
+  o.outdir = outdir;
+  o.arch = "fmnist-s";
+  o.cbase = 8;
+  o.batch = 8;
+  o.tick = 0.016;  // two steps
+  o.lr_rampup = 0.016;
+  o.snap = 1;
+  o.dump = 1;
+  o.grid_per_class = 2;
+  o.grid_steps = 2;
+  o.quiet = true;
+  o.device = "cpu";
+  return o;
+}
+
+std::string only_file(const std::string& run, const std::string& prefix) {
+  std::string found;
+  for (const auto& e : fs::directory_iterator(run))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) found = e.path().string();
+  return found;
+}
+
+}  // namespace
+
+TEST(Train, EmaAndLearningRateFormulas) {
+  // Half-life 500k images, batch 512: beta = 0.5^(512/500000).
+  EXPECT_DOUBLE_EQ(ema_beta(512, 500000, 1e9, 0.05), std::pow(0.5, 512.0 / 500000));
+  // Ramp-up: early on the half-life is cur_nimg * ratio = 10000 * 0.05 = 500.
+  EXPECT_DOUBLE_EQ(ema_beta(512, 500000, 10000, 0.05), std::pow(0.5, 512.0 / 500));
+  EXPECT_DOUBLE_EQ(ema_beta(512, 500000, 10000, std::nullopt), std::pow(0.5, 512.0 / 500000));
+  EXPECT_DOUBLE_EQ(ema_beta(512, 500000, 0, 0.05), std::pow(0.5, 512.0 / 1e-8));  // first step copies
+  EXPECT_DOUBLE_EQ(ramped_lr(1e-3, 5000, 10000), 0.5e-3);
+  EXPECT_DOUBLE_EQ(ramped_lr(1e-3, 20000, 10000), 1e-3);
+  EXPECT_DOUBLE_EQ(ramped_lr(1e-3, 0, 10000), 0);
+  // EMA update is p_net + beta (p_ema - p_net).
+  torch::nn::Linear a(2, 1), b(2, 1);
+  {
+    torch::NoGradGuard g;
+    a->weight.fill_(1), a->bias.fill_(1), b->weight.fill_(3), b->bias.fill_(3);
+  }
+  ema_update(*a, *b, 0.25);
+  EXPECT_FLOAT_EQ(a->weight[0][0].item<float>(), 3 + 0.25f * (1 - 3));
+}
+
+TEST(Train, LossWeightsAndNoiseLevels) {
+  auto c = LossConfig::for_precond("edm");
+  auto s = torch::tensor({0.5f, 2.0f});
+  auto w = loss_weight(c, s);
+  EXPECT_FLOAT_EQ(w[0].item<float>(), (0.25f + 0.25f) / (0.25f * 0.25f));
+  EXPECT_FLOAT_EQ(w[1].item<float>(), (4.0f + 0.25f) / (1.0f * 1.0f));
+  torch::manual_seed(0);
+  auto ln = sample_sigma(c, 200000, torch::kCPU).log();
+  EXPECT_NEAR(ln.mean().item<double>(), -1.2, 0.01);
+  EXPECT_NEAR(ln.std().item<double>(), 1.2, 0.01);
+  auto ve = sample_sigma(LossConfig::for_precond("ve"), 10000, torch::kCPU);
+  EXPECT_GE(ve.min().item<double>(), 0.02 * (1 - 1e-6));
+  EXPECT_LE(ve.max().item<double>(), 100 * (1 + 1e-6));
+  EXPECT_THROW(LossConfig::for_precond("cosine"), UsageError);
+}
+
+TEST(Train, AugmentIsIdentityAtZeroAndConsistentAbove) {
+  torch::manual_seed(3);
+  auto x = torch::rand({64, 1, 16, 16}) * 2 - 1;
+  AugmentConfig c;
+  EXPECT_EQ(c.label_dim(), 9);
+  c.p = 0;
+  auto a = augment(x, c);
+  EXPECT_TRUE(torch::equal(a.images, x));
+  EXPECT_EQ(a.augment_labels.abs().max().item<float>(), 0);
+  // Only x-flips at p = 1: label 1 <=> the image is mirrored.
+  AugmentConfig flip;
+  flip.p = 1, flip.yflip = flip.scale = flip.rotate_frac = flip.aniso = flip.translate_frac = 0;
+  auto f = augment(x, flip);
+  ASSERT_EQ(f.augment_labels.size(1), 1);
+  for (int i = 0; i < 64; ++i)
+    EXPECT_TRUE(torch::equal(f.images[i], f.augment_labels[i][0].item<float>() == 1 ? x[i].flip({2}) : x[i]));
+  // Everything at p = 0.5: labels vary, statistics are kept roughly.
+  c.p = 0.5;
+  // Smooth images, so that resampling keeps their statistics.
+  auto big = torch::nn::functional::interpolate(
+      torch::rand({512, 1, 4, 4}) * 2 - 1,
+      torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{16, 16}).mode(torch::kBilinear).align_corners(true));
+  auto g = augment(big, c);
+  EXPECT_EQ(g.augment_labels.size(1), 9);
+  EXPECT_GT((g.augment_labels.abs().sum(1) > 0).sum().item<int64_t>(), 256);
+  EXPECT_NEAR(g.images.mean().item<double>(), big.mean().item<double>(), 0.02);
+  EXPECT_NEAR(g.images.std().item<double>(), big.std().item<double>(), 0.1);
+  // Unaugmented images (all-zero labels) are untouched.
+  auto untouched = g.augment_labels.abs().sum(1) == 0;
+  for (int i = 0; i < 512; ++i)
+    if (untouched[i].item<bool>()) EXPECT_TRUE(torch::equal(g.images[i], big[i]));
+}
+
+TEST(Train, ResumeIsExact) {
+  test::TempDir dir;
+  write_dataset(dir / "data", 24, 8);
+  auto full = tiny(dir / "data", dir / "full");
+  full.duration = 64e-6;  // 8 steps
+  auto run_full = train(full);
+  auto half = tiny(dir / "data", dir / "half");
+  half.duration = 32e-6;
+  auto run_half = train(half);
+  auto state = only_file(run_half, "training-state-");
+  ASSERT_FALSE(state.empty());
+  auto resumed = tiny(dir / "data", dir / "resumed");
+  resumed.duration = 64e-6;
+  resumed.resume = state;
+  auto run_resumed = train(resumed);
+  TensorFile a(only_file(run_full, "training-state-")), b(only_file(run_resumed, "training-state-"));
+  int compared = 0;
+  for (const auto& name : a.names()) {
+    ASSERT_TRUE(b.has(name)) << name;
+    EXPECT_TRUE(torch::equal(a.get(name), b.get(name))) << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 20);
+  EXPECT_TRUE(fs::exists(run_resumed + "/samples.png"));
+  EXPECT_TRUE(fs::exists(run_resumed + "/loss.png"));
+  // The first run's files are untouched by the others.
+  EXPECT_TRUE(fs::exists(only_file(run_half, "network-snapshot-")));
+}
+
+TEST(Train, SigkillNeverLeavesACorruptFile) {
+  test::TempDir dir;
+  write_dataset(dir / "data", 16, 8);
+  const std::string args = "train --data " + (dir / "data") + " --outdir " + (dir / "runs") +
+                           " --cbase 8 --batch 8 --tick 0.008 --snap 1 --dump 1 --duration 1 --device cpu -q";
+  for (int delay_ms : {1500, 2300, 3100}) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", (std::string("exec ") + EDM_BINARY + " " + args + " >/dev/null 2>&1").c_str(),
+            nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  std::string latest;
+  int files = 0;
+  for (const auto& run : fs::directory_iterator(dir / "runs"))
+    for (const auto& e : fs::directory_iterator(run.path())) {
+      const auto name = e.path().filename().string();
+      EXPECT_EQ(name.find(".tmp."), std::string::npos) << "left behind: " << name;
+      if (e.path().extension() != ".safetensors") continue;
+      EXPECT_NO_THROW(TensorFile(e.path().string()).names()) << name;
+      ++files;
+      if (name.rfind("training-state-", 0) == 0) latest = e.path().string();
+    }
+  EXPECT_GT(files, 0);
+  ASSERT_FALSE(latest.empty());
+  auto r = test::run_edm("train --data " + (dir / "data") + " --outdir " + (dir / "runs") + " --resume " + latest +
+                         " --duration 0.000048 --tick 0.008 --grid 1 --device cpu -q");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(Train, BadInputIsAOneLineError) {
+  test::TempDir dir;
+  write_dataset(dir / "good", 8, 8);
+  write_dataset(dir / "unlabelled", 8, 8, false);
+  fs::create_directories(dir / "empty");
+  write_dataset(dir / "mixed", 4, 8);
+  write_png(dir / "mixed/zzz.png", torch::zeros({12, 12, 1}, torch::kUInt8));
+  write_dataset(dir / "corrupt", 4, 8);
+  write_file_atomic(dir / "corrupt/img001.png", "not a png");
+  write_file_atomic(dir / "state.safetensors", "garbage");
+  const std::string quick = " --cbase 8 --batch 8 --duration 0.000016 --tick 0.008 --grid 1 --device cpu -q";
+  struct Case {
+    std::string args, needle;
+  };
+  std::vector<Case> cases = {
+      {"--data " + (dir / "missing") + quick, "does not exist"},
+      {"--data " + (dir / "empty") + quick, "no images"},
+      {"--data " + (dir / "mixed") + quick, "different sizes"},
+      {"--data " + (dir / "corrupt") + quick, "img001.png"},
+      {"--data " + (dir / "unlabelled") + " --cond 1" + quick, "labels"},
+      {"--data " + (dir / "good") + quick, "/proc/edm-cannot-write"},
+      {"--data " + (dir / "good") + " --resume " + (dir / "state.safetensors") + quick, "state.safetensors"},
+      {"--data " + (dir / "good") + " --batch 0" + quick, "batch"},
+      {"--data " + (dir / "good") + " --lr -1" + quick, "lr"},
+      {"--data " + (dir / "good") + " --arch nope" + quick, "nope"},
+  };
+  for (const auto& c : cases) {
+    const bool unwritable = c.needle == "/proc/edm-cannot-write";
+    auto r = test::run_edm("train --outdir " + (unwritable ? c.needle : dir / "runs") + " " + c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << c.args << ": " << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.args << ": " << r.output;
+  }
+  // A state of another network (other data resolution) is refused by name.
+  write_dataset(dir / "big", 8, 16);
+  auto o = tiny(dir / "good", dir / "runs2");
+  o.duration = 16e-6;
+  auto run = train(o);
+  const auto state = only_file(run, "training-state-");
+  ASSERT_FALSE(state.empty()) << run;
+  auto r = test::run_edm("train --data " + (dir / "big") + " --outdir " + (dir / "runs") + " --resume " + state +
+                         quick);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("does not fit"), std::string::npos) << r.output;
+}
