@@ -1,7 +1,7 @@
 // Images per second of the preconditioned networks, forward only (sampling)
 // and forward+backward (training), per preset and batch size.
 //
-//   network_throughput [--device cpu|cuda] [--seconds S] [--fp16|--bf16] [PRESET:BATCH[:fwd]]...
+//   network_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--fp16|--bf16] [PRESET:BATCH[:fwd]]...
 //
 // Without PRESET arguments it runs the small Fashion-MNIST presets at batch 8
 // and 32 and the reference presets (CIFAR-10 32x32 DDPM++/NCSN++, ImageNet-64
@@ -66,12 +66,15 @@ int main(int argc, char** argv) {
   try {
     std::string device_name = "cpu";
     double seconds = 3;
+    int threads = 0;
     edm::nn::PresetOverrides overrides;
     std::vector<Job> jobs;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       if (a == "--device" && i + 1 < argc)
         device_name = argv[++i];
+      else if (a == "--threads" && i + 1 < argc)
+        threads = std::stoi(argv[++i]);
       else if (a == "--seconds" && i + 1 < argc)
         seconds = std::stod(argv[++i]);
       else if (a == "--fp16")
@@ -87,7 +90,7 @@ int main(int argc, char** argv) {
       jobs = {{"fmnist-s", 8, false}, {"fmnist-s", 32, false}, {"fmnist-m", 8, false}, {"fmnist-m", 32, false},
               {"ddpmpp", 1, true},    {"ncsnpp", 1, true},     {"adm", 1, true}};
     const auto device = edm::parse_device(device_name);
-    const int threads = edm::init_threads();
+    threads = edm::init_threads(threads);
     edm::warn_if_slow_blas();
     std::printf("device %s, %d threads\n", device.str().c_str(), threads);
     std::printf("%-9s %5s %9s %6s %12s %12s\n", "preset", "batch", "params", "res", "fwd img/s", "fwd+bwd img/s");

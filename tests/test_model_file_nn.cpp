@@ -147,3 +147,26 @@ TEST_F(ModelFileNn, SaveLoadRoundTripOfFreshNetwork) {
 
 }  // namespace
 }  // namespace edm
+
+namespace edm {
+namespace {
+
+TEST(ModelFileNnState, StateDictCopiesBetweenIdenticalBuilds) {
+  // How training copies weights into an EMA network and back.
+  auto config = nn::preset_config("fmnist-s", "ve", 28, 1, 0, 0);
+  auto a = nn::make_precond(config), b = nn::make_precond(config);
+  auto state = nn::state_dict(*a);
+  EXPECT_TRUE(state.count("model.enc.28x28_conv.weight"));
+  nn::load_state_dict(*b, state, "ema");
+  for (const auto& kv : nn::state_dict(*b)) EXPECT_TRUE(torch::equal(kv.second, state.at(kv.first))) << kv.first;
+  state.erase("model.map_layer1.bias");
+  try {
+    nn::load_state_dict(*b, state, "ema");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "ema: missing tensor 'model.map_layer1.bias'");
+  }
+}
+
+}  // namespace
+}  // namespace edm

@@ -5,7 +5,7 @@
 
 #include "edm/nn/attention.h"
 #include "edm/nn/layers.h"
-#include "edm/nn/precond.h"
+#include "edm/nn/preconditioned.h"
 #include "edm/nn/presets.h"
 #include "testing.h"
 
@@ -134,6 +134,43 @@ TEST(NnLayers, Fp16RequestFallsBackToFloat32OnCpu) {
   for (auto& p : plain->named_parameters()) p.value().copy_(src[p.key()]);
   plain->eval();
   EXPECT_TRUE(torch::equal(plain->forward(x, torch::tensor({1.0f, 2.0f})), D));
+}
+
+TEST(NnLayers, PrecisionChoicesOnCuda) {
+  // Queried without a GPU: only the decision, not the kernels.
+  const torch::Device cuda(torch::kCUDA, 0);
+  PresetOverrides o;
+  o.use_fp16 = true;
+  auto fp16 = make_precond(preset_config("fmnist-s", "edm", 28, 1, 0, 0, o), Build{torch::kMeta, false});
+  EXPECT_EQ(fp16->compute_dtype(cuda), torch::kFloat16);
+  EXPECT_TRUE(fp16->channels_last(cuda));
+  fp16->force_fp32 = true;
+  EXPECT_EQ(fp16->compute_dtype(cuda), torch::kFloat32);
+  o.use_fp16 = false;
+  o.use_bf16 = true;
+  auto bf16 = make_precond(preset_config("fmnist-s", "edm", 28, 1, 0, 0, o), Build{torch::kMeta, false});
+  EXPECT_EQ(bf16->compute_dtype(cuda), torch::kBFloat16);
+  bf16->set_channels_last(false);
+  EXPECT_FALSE(bf16->channels_last(cuda));
+  auto fp32 = make_precond(preset_config("fmnist-s", "edm", 28, 1, 0, 0), Build{torch::kMeta, false});
+  EXPECT_EQ(fp32->compute_dtype(cuda), torch::kFloat32);
+  EXPECT_FALSE(fp32->channels_last(cuda));
+}
+
+TEST(NnLayers, NetworkRunsInTheInputDtype) {
+  // Layers cast their weights to the activations' dtype (the mechanism behind
+  // fp16/bf16 on CUDA); float64 exercises the same path on the CPU.
+  auto net = make_precond(preset_config("fmnist-s", "edm", 28, 1, 10, 0));
+  auto& model = dynamic_cast<Preconditioned&>(*net).model();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 1, 28, 28});
+  auto noise = torch::tensor({-1.0f, 0.5f});
+  auto labels = torch::eye(10).narrow(0, 0, 2);
+  auto y32 = model.forward(x, noise, labels, {});
+  auto y64 = model.forward(x.to(torch::kFloat64), noise, labels, {});
+  EXPECT_EQ(y64.scalar_type(), torch::kFloat64);
+  EXPECT_LT(test::max_abs_diff(y32, y64), 1e-4 * y64.abs().max().item<double>());
 }
 
 TEST(NnLayers, ScalarSigmaAndMissingLabelsBroadcast) {

@@ -3,8 +3,10 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "edm/core/denoiser.h"
 #include "edm/io/safetensors.h"
@@ -54,6 +56,12 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Bu
 // A preconditioned network from a model file; every tensor must be present,
 // expected and of the right shape (errors name the tensor).
 std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config, torch::Device device);
+// The module's parameters and buffers under their state_dict names (detached,
+// on the module's device); and the strict reverse: fills `net` from `tensors`,
+// throwing edm::Error("<where>: missing/unexpected tensor 'name'" or a shape
+// mismatch). For training states that keep several networks in one file.
+std::map<std::string, torch::Tensor> state_dict(PrecondImpl& net);
+void load_state_dict(PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
 // Writes the module's state_dict (reference key names) and its edm.config, atomically.
 void save_precond(const std::string& path, PrecondImpl& net);
 

@@ -17,6 +17,33 @@ std::string shape_str(torch::IntArrayRef s) {
 
 }  // namespace
 
+std::map<std::string, torch::Tensor> state_dict(PrecondImpl& net) {
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& p : net.named_parameters()) tensors[p.key()] = p.value().detach();
+  for (const auto& b : net.named_buffers()) tensors[b.key()] = b.value().detach();
+  return tensors;
+}
+
+void load_state_dict(PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors, const std::string& where) {
+  std::set<std::string> expected;
+  torch::NoGradGuard no_grad;
+  auto fill = [&](const std::string& name, torch::Tensor& target) {
+    expected.insert(name);
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
+    const auto& t = it->second;
+    if (t.sizes() != target.sizes())
+      throw Error(where + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) + ", expected " +
+                  shape_str(target.sizes()));
+    if (!t.is_floating_point()) throw Error(where + ": tensor '" + name + "' is not floating point");
+    target.copy_(t);
+  };
+  for (auto& p : net.named_parameters()) fill(p.key(), p.value());
+  for (auto& b : net.named_buffers()) fill(b.key(), b.value());
+  for (const auto& kv : tensors)
+    if (!expected.count(kv.first)) throw Error(where + ": unexpected tensor '" + kv.first + "'");
+}
+
 std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config, torch::Device device) {
   std::shared_ptr<PrecondImpl> net;
   try {
@@ -24,30 +51,12 @@ std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann
   } catch (const Error& e) {
     throw Error(file.path() + ": " + e.what());
   }
-  std::set<std::string> expected;
-  torch::NoGradGuard no_grad;
-  auto fill = [&](const std::string& name, torch::Tensor& target) {
-    expected.insert(name);
-    if (!file.has(name)) throw Error(file.path() + ": missing tensor '" + name + "'");
-    auto t = file.get(name);
-    if (t.sizes() != target.sizes())
-      throw Error(file.path() + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) + ", expected " +
-                  shape_str(target.sizes()));
-    if (!t.is_floating_point()) throw Error(file.path() + ": tensor '" + name + "' is not floating point");
-    target.copy_(t);
-  };
-  for (auto& p : net->named_parameters()) fill(p.key(), p.value());
-  for (auto& b : net->named_buffers()) fill(b.key(), b.value());
-  for (const auto& name : file.names())
-    if (!expected.count(name)) throw Error(file.path() + ": unexpected tensor '" + name + "'");
+  load_state_dict(*net, file.all(), file.path());
   return net;
 }
 
 void save_precond(const std::string& path, PrecondImpl& net) {
-  std::map<std::string, torch::Tensor> tensors;
-  for (const auto& p : net.named_parameters()) tensors[p.key()] = p.value().detach();
-  for (const auto& b : net.named_buffers()) tensors[b.key()] = b.value().detach();
-  save_tensors(path, tensors, {{"edm.config", net.config().dump()}, {"edm.format", "edm-model-v1"}});
+  save_tensors(path, state_dict(net), {{"edm.config", net.config().dump()}, {"edm.format", "edm-model-v1"}});
 }
 
 }  // namespace edm::nn
