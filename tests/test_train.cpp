@@ -170,7 +170,7 @@ TEST(Train, SigkillNeverLeavesACorruptFile) {
   write_dataset(dir / "data", 16, 8);
   const std::string args = "train --data " + (dir / "data") + " --outdir " + (dir / "runs") +
                            " --cbase 8 --batch 8 --tick 0.008 --snap 1 --dump 1 --duration 1 --device cpu -q";
-  for (int delay_ms : {1500, 2300, 3100}) {
+  for (int delay_ms : {2500, 4700, 6900}) {
     pid_t pid = fork();
     if (pid == 0) {
       execl("/bin/sh", "sh", "-c", (std::string("exec ") + EDM_BINARY + " " + args + " >/dev/null 2>&1").c_str(),
@@ -235,7 +235,7 @@ TEST(Train, BadInputIsAOneLineError) {
   // A state of another network (other data resolution) is refused by name.
   write_dataset(dir / "big", 8, 16);
   auto o = tiny(dir / "good", dir / "runs2");
-  o.duration = 16e-6;
+  o.duration = 32e-6;  // two ticks: no state is written at tick 0
   auto run = train(o);
   const auto state = only_file(run, "training-state-");
   ASSERT_FALSE(state.empty()) << run;
