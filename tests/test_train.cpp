@@ -122,9 +122,11 @@ TEST(Train, AugmentIsIdentityAtZeroAndConsistentAbove) {
   // Everything at p = 0.5: labels vary, statistics are kept roughly.
   c.p = 0.5;
   // Smooth images, so that resampling keeps their statistics.
-  auto big = torch::nn::functional::interpolate(
-      torch::rand({512, 1, 4, 4}) * 2 - 1,
-      torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{16, 16}).mode(torch::kBilinear).align_corners(true));
+  auto big = torch::nn::functional::interpolate(torch::rand({512, 1, 4, 4}) * 2 - 1,
+                                                torch::nn::functional::InterpolateFuncOptions()
+                                                    .size(std::vector<int64_t>{16, 16})
+                                                    .mode(torch::kBilinear)
+                                                    .align_corners(true));
   auto g = augment(big, c);
   EXPECT_EQ(g.augment_labels.size(1), 9);
   EXPECT_GT((g.augment_labels.abs().sum(1) > 0).sum().item<int64_t>(), 256);
@@ -239,8 +241,8 @@ TEST(Train, BadInputIsAOneLineError) {
   auto run = train(o);
   const auto state = only_file(run, "training-state-");
   ASSERT_FALSE(state.empty()) << run;
-  auto r = test::run_edm("train --data " + (dir / "big") + " --outdir " + (dir / "runs") + " --resume " + state +
-                         quick);
+  auto r =
+      test::run_edm("train --data " + (dir / "big") + " --outdir " + (dir / "runs") + " --resume " + state + quick);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("does not fit"), std::string::npos) << r.output;
 }

@@ -87,8 +87,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--data", o.data, "fashion-mnist, a folder or a .zip of images (+ dataset.json)")
       ->capture_default_str();
   a->cond_opt = sub->add_option("--cond", a->cond, "Train class-conditional model (default: when labelled)");
-  sub->add_option("--arch", o.arch, "ddpmpp|ncsnpp|adm or a small preset (fmnist-s, fmnist-m)")
-      ->capture_default_str();
+  sub->add_option("--arch", o.arch, "ddpmpp|ncsnpp|adm or a small preset (fmnist-s, fmnist-m)")->capture_default_str();
   sub->add_option("--precond", o.precond, "Preconditioning & loss: vp|ve|edm")->capture_default_str();
   a->duration_opt = sub->add_option("--duration", a->duration, "Training duration, Mimg");
   a->batch_opt = sub->add_option("--batch", a->batch, "Total batch size");

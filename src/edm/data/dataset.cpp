@@ -91,8 +91,10 @@ Dataset load_images(const std::string& spec, Source& src) {
   std::vector<std::string> images;
   bool has_json = false;
   for (const auto& n : names) {
-    if (n == "dataset.json") has_json = true;
-    else if (is_image_name(n)) images.push_back(n);
+    if (n == "dataset.json")
+      has_json = true;
+    else if (is_image_name(n))
+      images.push_back(n);
   }
   if (images.empty()) throw Error(spec + ": no images (PNG or JPEG) found");
   std::vector<torch::Tensor> pixels;

@@ -5,8 +5,8 @@
 namespace edm {
 
 int64_t AugmentConfig::label_dim() const {
-  return (xflip > 0) + (yflip > 0) + 2 * (translate_int > 0) + (scale > 0) + 2 * (rotate_frac > 0) +
-         2 * (aniso > 0) + 2 * (translate_frac > 0);
+  return (xflip > 0) + (yflip > 0) + 2 * (translate_int > 0) + (scale > 0) + 2 * (rotate_frac > 0) + 2 * (aniso > 0) +
+         2 * (translate_frac > 0);
 }
 
 namespace {
@@ -103,9 +103,11 @@ Augmented augment(const torch::Tensor& images_in, const AugmentConfig& c) {
   if (geometric) {
     if (moved.any().item<bool>()) {
       auto grid = torch::nn::functional::affine_grid(G.narrow(1, 0, 2), images.sizes(), false);
-      auto warped = torch::nn::functional::grid_sample(
-          images.to(torch::kFloat32), grid,
-          torch::nn::functional::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kReflection).align_corners(false));
+      auto warped = torch::nn::functional::grid_sample(images.to(torch::kFloat32), grid,
+                                                       torch::nn::functional::GridSampleFuncOptions()
+                                                           .mode(torch::kBilinear)
+                                                           .padding_mode(torch::kReflection)
+                                                           .align_corners(false));
       images = torch::where(per_image(moved), warped.to(images.dtype()), images);
     }
   }

@@ -101,9 +101,12 @@ double rss_gb() {
 
 std::string duration_str(double s) {
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", int(s / 3600), int(s / 60) % 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s / 60), int(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%.0fs", s);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%dh%02dm", int(s / 3600), int(s / 60) % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", int(s / 60), int(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
   return buf;
 }
 
@@ -140,8 +143,8 @@ std::string train(TrainOptions o) {
   // Batch split: batch = batch_gpu x rounds x processes.
   const int64_t per_rank = *o.batch / world.size();
   if (per_rank * world.size() != *o.batch)
-    throw UsageError("--batch " + std::to_string(*o.batch) + " is not divisible by " +
-                     std::to_string(world.size()) + " processes");
+    throw UsageError("--batch " + std::to_string(*o.batch) + " is not divisible by " + std::to_string(world.size()) +
+                     " processes");
   const int64_t batch_gpu = std::min(o.batch_gpu.value_or(per_rank), per_rank);
   const int64_t rounds = per_rank / batch_gpu;
   if (rounds * batch_gpu != per_rank)
@@ -220,10 +223,11 @@ std::string train(TrainOptions o) {
               << data.resolution() << "x" << data.resolution() << (cond ? ", conditional on " : ", unconditional")
               << (cond ? std::to_string(label_dim) + " classes" : "") << "\n"
               << "network      " << o.arch << " (" << precond_kind << "), " << num_params << " parameters\n"
-              << "batch        " << *o.batch << " = " << batch_gpu << " x " << rounds << " rounds x "
-              << world.size() << " processes\n"
-              << "duration     " << *o.duration << " Mimg" << (o.max_minutes ? ", at most " + std::to_string(int(*o.max_minutes)) + " minutes" : "")
-              << ", lr " << *o.lr << " (ramp-up " << *o.lr_rampup << " kimg), ema " << o.ema << " Mimg\n"
+              << "batch        " << *o.batch << " = " << batch_gpu << " x " << rounds << " rounds x " << world.size()
+              << " processes\n"
+              << "duration     " << *o.duration << " Mimg"
+              << (o.max_minutes ? ", at most " + std::to_string(int(*o.max_minutes)) + " minutes" : "") << ", lr "
+              << *o.lr << " (ramp-up " << *o.lr_rampup << " kimg), ema " << o.ema << " Mimg\n"
               << "device       " << device.str() << ", " << world.size() << " process(es)\n";
   }
   if (o.dry_run) {
@@ -233,11 +237,20 @@ std::string train(TrainOptions o) {
   std::string run_dir;
   if (main) {
     run_dir = make_run_dir(o.outdir, desc);
-    nlohmann::json opts = {{"data", o.data},        {"cond", cond},          {"arch", o.arch},
-                           {"precond", o.precond},  {"duration", *o.duration}, {"batch", *o.batch},
-                           {"batch_gpu", batch_gpu}, {"lr", *o.lr},          {"ema", o.ema},
-                           {"augment", o.augment},  {"xflip", o.xflip},       {"seed", seed},
-                           {"resume", o.resume},    {"network", config}};
+    nlohmann::json opts = {{"data", o.data},
+                           {"cond", cond},
+                           {"arch", o.arch},
+                           {"precond", o.precond},
+                           {"duration", *o.duration},
+                           {"batch", *o.batch},
+                           {"batch_gpu", batch_gpu},
+                           {"lr", *o.lr},
+                           {"ema", o.ema},
+                           {"augment", o.augment},
+                           {"xflip", o.xflip},
+                           {"seed", seed},
+                           {"resume", o.resume},
+                           {"network", config}};
     write_file_atomic(run_dir + "/training_options.json", opts.dump(2) + "\n");
     std::cout << "run dir      " << run_dir << "\n";
   }
@@ -319,8 +332,9 @@ std::string train(TrainOptions o) {
     done = world.all_reduce_mean(done ? 1.0 : 0.0) > 0;  // every rank stops together
     if (tty) {
       const double tick_frac = static_cast<double>(counters.cur_nimg - tick_start_nimg) / (*o.tick * 1000);
-      std::fprintf(stderr, "\r\033[Ktick %lld  [%3.0f%%]  kimg %.1f  loss %.4f", static_cast<long long>(counters.cur_tick),
-                   100 * std::min(tick_frac, 1.0), counters.cur_nimg / 1000.0, step_loss);
+      std::fprintf(stderr, "\r\033[Ktick %lld  [%3.0f%%]  kimg %.1f  loss %.4f",
+                   static_cast<long long>(counters.cur_tick), 100 * std::min(tick_frac, 1.0),
+                   counters.cur_nimg / 1000.0, step_loss);
       std::fflush(stderr);
     }
     if (!done && counters.cur_nimg < tick_start_nimg + static_cast<int64_t>(*o.tick * 1000)) continue;
@@ -341,9 +355,12 @@ std::string train(TrainOptions o) {
                     tick_sec / std::max(tick_kimg, 1e-9), img_s, rss_gb(), duration_str(elapsed).c_str(),
                     done ? "-" : duration_str(remaining).c_str());
       if (!o.quiet) std::cout << line << std::endl;
-      nlohmann::json s = {{"tick", counters.cur_tick},  {"kimg", counters.cur_nimg / 1000.0},
-                          {"loss", mean_loss},          {"sec_per_kimg", tick_sec / std::max(tick_kimg, 1e-9)},
-                          {"img_per_s", img_s},         {"time", elapsed},
+      nlohmann::json s = {{"tick", counters.cur_tick},
+                          {"kimg", counters.cur_nimg / 1000.0},
+                          {"loss", mean_loss},
+                          {"sec_per_kimg", tick_sec / std::max(tick_kimg, 1e-9)},
+                          {"img_per_s", img_s},
+                          {"time", elapsed},
                           {"lr", ramped_lr(*o.lr, counters.cur_nimg, *o.lr_rampup * 1000)},
                           {"mem_gb", rss_gb()}};
       if (!std::isfinite(mean_loss)) s["loss"] = nullptr;
@@ -367,8 +384,8 @@ std::string train(TrainOptions o) {
     auto denoiser = load_denoiser(final_net, device);
     const auto grid = run_dir + "/samples.png", curve = run_dir + "/loss.png";
     std::cout << "sampling a " << (label_dim ? "labelled " : "") << "grid from " << final_net << "\n";
-    write_sample_grid(*denoiser, cond ? data.class_names : std::vector<std::string>{}, o.grid_per_class,
-                      o.grid_steps, grid);
+    write_sample_grid(*denoiser, cond ? data.class_names : std::vector<std::string>{}, o.grid_per_class, o.grid_steps,
+                      grid);
     plot_loss_curve(run_dir + "/stats.jsonl", curve);
     std::cout << "model        " << final_net << "\n"
               << "samples      " << grid << "\n"

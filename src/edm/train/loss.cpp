@@ -6,8 +6,10 @@ namespace edm {
 
 LossConfig LossConfig::for_precond(const std::string& precond) {
   LossConfig c;
-  if (precond == "edm" || precond == "vp" || precond == "ve") c.kind = precond;
-  else throw UsageError("unknown --precond '" + precond + "' (edm, vp or ve)");
+  if (precond == "edm" || precond == "vp" || precond == "ve")
+    c.kind = precond;
+  else
+    throw UsageError("unknown --precond '" + precond + "' (edm, vp or ve)");
   return c;
 }
 

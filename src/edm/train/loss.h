@@ -10,11 +10,11 @@
 namespace edm {
 
 struct LossConfig {
-  std::string kind = "edm";                 // edm | vp | ve (follows --precond)
-  double P_mean = -1.2, P_std = 1.2;        // EDM: ln sigma ~ N(P_mean, P_std^2)
-  double sigma_data = 0.5;                  // EDM
-  double beta_d = 19.9, beta_min = 0.1;     // VP
-  double epsilon_t = 1e-5;                  // VP: t ~ U(epsilon_t, 1)
+  std::string kind = "edm";                  // edm | vp | ve (follows --precond)
+  double P_mean = -1.2, P_std = 1.2;         // EDM: ln sigma ~ N(P_mean, P_std^2)
+  double sigma_data = 0.5;                   // EDM
+  double beta_d = 19.9, beta_min = 0.1;      // VP
+  double epsilon_t = 1e-5;                   // VP: t ~ U(epsilon_t, 1)
   double sigma_min = 0.02, sigma_max = 100;  // VE: log-uniform sigma
 
   static LossConfig for_precond(const std::string& precond);

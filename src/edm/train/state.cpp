@@ -18,8 +18,8 @@ void save_train_state(const std::string& path, nn::PrecondImpl& net, nn::Precond
   for (auto& [name, v] : named_tensors(net)) t["net." + name] = v.detach().cpu();
   for (auto& [name, v] : named_tensors(ema)) t["ema." + name] = v.detach().cpu();
   for (auto& [name, v] : adam.state()) t["adam." + name] = v.detach().cpu();
-  nlohmann::json info = {{"cur_nimg", c.cur_nimg}, {"cur_tick", c.cur_tick}, {"adam_steps", c.adam_steps},
-                         {"seed", c.seed}};
+  nlohmann::json info = {
+      {"cur_nimg", c.cur_nimg}, {"cur_tick", c.cur_tick}, {"adam_steps", c.adam_steps}, {"seed", c.seed}};
   save_tensors(path, t,
                {{"edm.format", "edm-train-state-v1"}, {"edm.config", net.config().dump()}, {"edm.train", info.dump()}});
 }
