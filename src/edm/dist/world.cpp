@@ -158,6 +158,13 @@ void World::broadcast_from_main(const std::vector<torch::Tensor>& tensors) const
   }
 }
 
+void World::all_reduce_sum(torch::Tensor& tensor) const {
+  if (!distributed()) return;
+  std::vector<torch::Tensor> t{tensor.contiguous()};
+  coll_->all_reduce_sum(t);
+  if (!t[0].is_same(tensor)) tensor.copy_(t[0]);
+}
+
 double World::all_reduce_mean(double value) const {
   if (!distributed()) return value;
   std::vector<torch::Tensor> t{torch::tensor({value}, torch::TensorOptions().dtype(torch::kFloat64).device(device_))};

@@ -39,6 +39,8 @@ class World {
   // Makes every rank hold rank 0's values.
   void broadcast_from_main(const std::vector<torch::Tensor>& tensors) const;
   double all_reduce_mean(double value) const;
+  // Sums one tensor across ranks, in place (e.g. to assemble rows each rank filled).
+  void all_reduce_sum(torch::Tensor& tensor) const;
   void barrier() const;
 
  private:

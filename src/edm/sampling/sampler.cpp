@@ -30,6 +30,11 @@ void validate(const SamplerOptions& o) {
   if (o.S_churn < 0) throw UsageError("--S_churn must be non-negative");
   if (o.S_noise < 0) throw UsageError("--S_noise must be non-negative");
   if (o.S_min > o.S_max) throw UsageError("--S_min must not exceed --S_max");
+  finite(o.eta, "eta");
+  finite(o.ld_snr, "ld_snr");
+  if (o.eta < 0) throw UsageError("--eta must be non-negative");
+  if (o.ld_steps < 1) throw UsageError("--ld_steps must be at least 1");
+  if (!(o.ld_snr > 0)) throw UsageError("--ld_snr must be positive");
   if (o.solver != "euler" && o.solver != "heun") throw UsageError("unknown solver '" + o.solver + "' (euler or heun)");
   Schedule::parse(o.schedule);
   Scaling::parse(o.scaling);
@@ -62,15 +67,25 @@ double churn_gamma(const SamplerOptions& o, double sigma_cur) {
 
 }  // namespace
 
+std::vector<double> noise_levels(Denoiser& net, const SamplerOptions& o) {
+  DiscretizationParams p = o.disc;
+  p.rho = o.rho;
+  const double sigma_min = std::max(o.sigma_min.value_or(default_sigma_min(o.discretization, p)), net.sigma_min());
+  const double sigma_max = std::min(o.sigma_max.value_or(default_sigma_max(o.discretization)), net.sigma_max());
+  if (!(sigma_min < sigma_max))
+    throw UsageError("empty noise range: sigma_min " + std::to_string(sigma_min) + " is not below sigma_max " +
+                     std::to_string(sigma_max) + " (after clamping to the network's range)");
+  auto t_steps = round_all(net, sigma_steps(o.discretization, o.num_steps, sigma_min, sigma_max, p));
+  t_steps.push_back(0);  // t_N = 0
+  return t_steps;
+}
+
 torch::Tensor edm_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                           const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step) {
   validate(o);
-  const double sigma_min = std::max(o.sigma_min.value_or(0.002), net.sigma_min());
-  const double sigma_max = std::min(o.sigma_max.value_or(80.0), net.sigma_max());
-  DiscretizationParams p = o.disc;
-  p.rho = o.rho;
-  auto t_steps = round_all(net, sigma_steps("edm", o.num_steps, sigma_min, sigma_max, p));
-  t_steps.push_back(0);  // t_N = 0
+  SamplerOptions edm = o;
+  edm.discretization = "edm";
+  const auto t_steps = noise_levels(net, edm);
 
   auto x_next = latents.to(torch::kFloat64) * t_steps[0];
   for (int64_t i = 0; i < o.num_steps; ++i) {

@@ -25,6 +25,10 @@ struct SamplerOptions {
   double alpha = 1;                    // Heun's intermediate point, (0, 1]
   DiscretizationParams disc;
   double S_churn = 0, S_min = 0, S_max = std::numeric_limits<double>::infinity(), S_noise = 1;
+  // Samplers beyond the reference (samplers.h).
+  double eta = 0;        // DDIM: 0 deterministic, 1 = DDPM ancestral
+  int64_t ld_steps = 3;  // annealed Langevin: updates per noise level
+  double ld_snr = 0.16;  // annealed Langevin: signal-to-noise ratio of each update
 };
 
 // Throws edm::UsageError naming the first impossible option.
@@ -42,6 +46,10 @@ torch::Tensor edm_sampler(Denoiser& net, const torch::Tensor& latents, const tor
 // Every combination of the design choices (reference ablation_sampler).
 torch::Tensor ablation_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                                const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+
+// The noise levels t_0 > ... > t_{N-1} > t_N = 0 of o.discretization, the
+// sigma range clamped to the network's and rounded by it, as edm_sampler does.
+std::vector<double> noise_levels(Denoiser& net, const SamplerOptions& o);
 
 // D(x; sigma) at a scalar sigma, as float64.
 torch::Tensor denoise_at(Denoiser& net, const torch::Tensor& x, double sigma, const torch::Tensor& class_labels);

@@ -1,0 +1,72 @@
+#include "edm/sampling/generate.h"
+
+#include <cstdio>
+
+#include "edm/core/error.h"
+
+namespace edm {
+
+std::string resolve_sampler(const GenerateOptions& o) {
+  if (o.sampler != "auto") return o.sampler;
+  return o.ablation_options_given ? "ablation" : "edm";
+}
+
+void check_generate_options(const Denoiser& net, const GenerateOptions& o) {
+  validate(o.sampler_options);
+  const auto name = resolve_sampler(o);
+  bool known = false;
+  for (const auto& n : sampler_names()) known = known || n == name;
+  if (!known) {
+    std::string all;
+    for (const auto& n : sampler_names()) all += (all.empty() ? "" : ", ") + n;
+    throw UsageError("unknown sampler '" + name + "' (" + all + ")");
+  }
+  if (o.class_idx) {
+    if (net.label_dim() == 0) throw UsageError("--class given but the model is unconditional");
+    if (*o.class_idx < 0 || *o.class_idx >= net.label_dim())
+      throw UsageError("--class " + std::to_string(*o.class_idx) + " is out of range: the model has " +
+                       std::to_string(net.label_dim()) + " classes");
+  }
+}
+
+SeedDraws draw_seed_inputs(SeedBatch& rnd, const Denoiser& net, const GenerateOptions& o, torch::Device device) {
+  SeedDraws d;
+  const int64_t r = net.img_resolution();
+  d.latents = rnd.randn({net.img_channels(), r, r}, torch::kFloat32, device);
+  if (net.label_dim() > 0) {
+    auto cls = rnd.randint(net.label_dim(), device);
+    if (o.class_idx) cls.fill_(*o.class_idx);
+    d.class_labels = torch::one_hot(cls, net.label_dim()).to(torch::kFloat32);
+  }
+  return d;
+}
+
+torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, const GenerateOptions& o,
+                             const torch::Tensor& latents, const StepFn& on_step) {
+  const auto device = net.device();
+  SeedBatch rnd(seeds);
+  auto in = draw_seed_inputs(rnd, net, o, device);
+  if (latents.defined()) {
+    if (!latents.sizes().equals(in.latents.sizes()))
+      throw Error("latents of shape " + c10::str(latents.sizes()) + " do not fit the model's " +
+                  c10::str(in.latents.sizes()));
+    in.latents = latents.to(device);
+  }
+  NoiseFn noise = [&](const torch::Tensor& like) {
+    return rnd.randn(like.sizes().slice(1), torch::kFloat64, like.device());
+  };
+  return run_sampler(resolve_sampler(o), net, in.latents, in.class_labels, noise, o.sampler_options, on_step);
+}
+
+std::string seed_image_path(const std::string& outdir, uint64_t seed, bool subdirs) {
+  char name[64];
+  std::string dir = outdir;
+  if (subdirs) {
+    std::snprintf(name, sizeof name, "%06llu", static_cast<unsigned long long>(seed - seed % 1000));
+    dir += "/" + std::string(name);
+  }
+  std::snprintf(name, sizeof name, "%06llu.png", static_cast<unsigned long long>(seed));
+  return dir + "/" + name;
+}
+
+}  // namespace edm

@@ -1,0 +1,47 @@
+// Images from seeds, as the reference's generate.py makes them: per seed,
+// latents then (for a conditional model) a class drawn from the seed's own
+// generator, then the sampler with per-seed noise.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edm/core/denoiser.h"
+#include "edm/core/rng.h"
+#include "edm/sampling/samplers.h"
+
+namespace edm {
+
+struct GenerateOptions {
+  // "auto" picks like the reference: ablation_sampler when any of
+  // solver/discretization/schedule/scaling was given, else edm_sampler.
+  std::string sampler = "auto";
+  bool ablation_options_given = false;
+  SamplerOptions sampler_options;
+  std::optional<int64_t> class_idx;  // every image of this class
+};
+
+// The sampler name "auto" stands for.
+std::string resolve_sampler(const GenerateOptions& o);
+// Throws edm::UsageError for options the model cannot honour (a class for an
+// unconditional model, a class index out of range) or impossible sampler options.
+void check_generate_options(const Denoiser& net, const GenerateOptions& o);
+
+struct SeedDraws {
+  torch::Tensor latents;       // [N,C,H,W] float32
+  torch::Tensor class_labels;  // [N,label_dim] one-hot float32, undefined when unconditional
+};
+// Draws latents and class labels for the seeds of `rnd` as the reference does.
+SeedDraws draw_seed_inputs(SeedBatch& rnd, const Denoiser& net, const GenerateOptions& o, torch::Device device);
+
+// Images [N,C,H,W] float64 in [-1, 1] (roughly) for one batch of seeds.
+// `latents`, when defined ([N,C,H,W]), replace the drawn ones; the generators
+// still draw them so that classes and noise stay those of the seed.
+torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, const GenerateOptions& o,
+                             const torch::Tensor& latents = {}, const StepFn& on_step = {});
+
+// The PNG path of a seed as the reference names it ({seed:06d}.png, inside
+// {seed - seed % 1000:06d}/ with subdirs).
+std::string seed_image_path(const std::string& outdir, uint64_t seed, bool subdirs);
+
+}  // namespace edm

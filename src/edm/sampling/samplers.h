@@ -1,0 +1,42 @@
+// Samplers beyond the reference, on the same denoiser interface and the same
+// noise levels (noise_levels(): EDM time steps unless --disc says otherwise).
+// All are written in the paper's coordinates, sigma(t) = t and s(t) = 1, in
+// which DDPM/DDIM, NCSN and the SDE samplers become short update rules on x
+// and D(x; sigma).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "edm/sampling/sampler.h"
+
+namespace edm {
+
+// DDIM (Song et al. 2021) with stochasticity eta: eta = 0 is deterministic
+// (Euler on the probability-flow ODE), eta = 1 is DDPM ancestral sampling.
+torch::Tensor ddim_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                           const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+
+// Euler-Maruyama on the reverse-time SDE dx = -2 sigma grad log p dsigma + sqrt(2 sigma) dw.
+torch::Tensor euler_maruyama_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                                     const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+
+// Annealed Langevin dynamics (NCSN): o.ld_steps Langevin updates at each noise
+// level with the step size set by o.ld_snr, then a final denoising step.
+torch::Tensor langevin_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                               const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+
+// DPM-Solver++ multistep (Lu et al. 2022) in data prediction, order 2 or 3,
+// one denoiser evaluation per step.
+torch::Tensor dpmpp_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                            const SamplerOptions& o, int order, const StepFn& on_step = {});
+
+// Every sampler by name: edm, ablation, ddim, ddpm, euler_maruyama, langevin,
+// dpmpp2m, dpmpp3m.
+const std::vector<std::string>& sampler_names();
+torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,
+                          const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
+                          const StepFn& on_step = {});
+// Denoiser evaluations the sampler makes (NFE), for progress and benchmarks.
+int64_t sampler_nfe(const std::string& name, const SamplerOptions& o);
+
+}  // namespace edm
