@@ -6,6 +6,7 @@
 #include "edm/io/image.h"
 #include "edm/quality/detector.h"
 #include "edm/quality/fid.h"
+#include "edm/quality/sample_grid.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "testing.h"
 
@@ -123,6 +124,25 @@ TEST(FidTest, BuiltInDetectorOnFashionMnistAndGeneratedImages) {
   double fd = std::stod(r.output.substr(r.output.find_last_of('\n', r.output.size() - 2) + 1));
   EXPECT_TRUE(std::isfinite(fd));
   EXPECT_GT(fd, 0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FidTest, SampleGridHasOneRowPerClass) {
+  // Three constant images (-0.8, 0, 0.8), one per class: row c must show class c.
+  auto points = torch::tensor({-0.8, 0.0, 0.8}, torch::kFloat32).view({3, 1, 1, 1}).expand({3, 1, 8, 8}).contiguous();
+  edm::IdealDenoiser net(points, torch::arange(3, torch::kInt64), 0.0, 3);
+  edm::GenerateOptions o;
+  o.sampler_options.num_steps = 10;
+  auto grid = edm::sample_grid(net, 4, 0, o);
+  ASSERT_EQ(grid.sizes(), (std::vector<int64_t>{3 * 9 + 1, 4 * 9 + 1, 1}));
+  for (int r = 0; r < 3; ++r) {
+    auto row = grid.slice(0, 1 + r * 9, 1 + r * 9 + 8).slice(1, 1, 9).to(torch::kFloat64);
+    double expected = std::min(255.0, std::max(0.0, std::floor((r - 1) * 0.8 * 127.5 + 128)));
+    EXPECT_NEAR(row.mean().item<double>(), expected, 2.0) << "row " << r;
+  }
 }
 
 }  // namespace

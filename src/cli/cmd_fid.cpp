@@ -55,9 +55,9 @@ void run_calc(const FidOptions& o) {
     auto seeds = parse_seed_list(o.seeds);
     if (o.num > 0 && static_cast<int64_t>(seeds.size()) > o.num) seeds.resize(o.num);
     auto net = load_denoiser(o.net, device);
-    SamplerOptions s;
-    s.num_steps = o.steps;
-    stats = generated_stats(*det, *net, seeds, s, std::min<int64_t>(o.batch, 64));
+    GenerateOptions g;
+    g.sampler_options.num_steps = o.steps;
+    stats = generated_stats(*det, *net, seeds, g, std::min<int64_t>(o.batch, 64));
   }
   if (stats.mu.size(0) != ref.mu.size(0))
     throw Error(o.ref + " has " + std::to_string(ref.mu.size(0)) + " features, the detector gives " +

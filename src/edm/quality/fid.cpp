@@ -5,7 +5,6 @@
 
 #include "edm/core/error.h"
 #include "edm/core/progress.h"
-#include "edm/core/rng.h"
 #include "edm/data/idx.h"
 #include "edm/io/image.h"
 
@@ -76,23 +75,16 @@ FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t 
 }
 
 FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
-                             const SamplerOptions& sampler, int64_t batch) {
+                             const GenerateOptions& options, int64_t batch) {
   if (seeds.size() < 2) throw UsageError("need at least 2 seeds for FID statistics");
+  check_generate_options(net, options);
   FeatureAccumulator acc;
-  const int64_t c = net.img_channels(), r = net.img_resolution(), n = seeds.size();
+  const int64_t n = seeds.size();
   Progress progress("generate+features", n);
   for (int64_t i = 0; i < n; i += batch) {
     std::vector<uint64_t> chunk(seeds.begin() + i, seeds.begin() + std::min(n, i + batch));
-    SeedBatch rnd(chunk);
-    // The draw order of generate.py: latents, then the class, then per-step noise.
-    auto latents = rnd.randn({c, r, r}, torch::kFloat32, net.device());
-    torch::Tensor labels;
-    if (net.label_dim() > 0)
-      labels = torch::one_hot(rnd.randint(net.label_dim(), net.device()), net.label_dim()).to(torch::kFloat32);
-    auto noise = [&](const torch::Tensor& x) { return rnd.randn(x.sizes().slice(1), torch::kFloat64, x.device()); };
-    auto images = edm_sampler(net, latents, labels, noise, sampler);
-    auto u8 = to_uint8_nhwc(images).permute({0, 3, 1, 2}).contiguous();
-    acc.add(det.features(u8));
+    auto images = generate_batch(net, chunk, options);
+    acc.add(det.features(to_uint8_nhwc(images).permute({0, 3, 1, 2}).contiguous()));
     progress.update(std::min(n, i + batch));
   }
   progress.finish();

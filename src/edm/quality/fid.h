@@ -10,7 +10,7 @@
 #include "edm/core/denoiser.h"
 #include "edm/quality/detector.h"
 #include "edm/quality/frechet.h"
-#include "edm/sampling/sampler.h"
+#include "edm/sampling/generate.h"
 
 namespace edm {
 
@@ -24,9 +24,9 @@ torch::Tensor load_fid_images(const std::string& data, int64_t max_images = 0);
 FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t batch = 250,
                             const std::string& label = "features");
 
-// Images of `net` for the seeds as the reference's generate.py makes them
-// (per-seed latents and labels, the EDM sampler), streamed into statistics.
+// Images of `net` for the seeds exactly as `edm generate` makes them,
+// streamed into statistics without being written.
 FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
-                             const SamplerOptions& sampler, int64_t batch = 64);
+                             const GenerateOptions& options, int64_t batch = 64);
 
 }  // namespace edm

@@ -113,13 +113,17 @@ Toy1dResult toy1d_paths(const Mixture1d& data, const Toy1dOptions& o) {
     for (int i = 0; i <= n; ++i) {
       p.t.push_back(t[i]), p.x.push_back(s[i] * x);
       if (i == n) break;
-      double d = (x - data.denoise(x, sigma[i])) / sigma[i];
-      double xe = x + (sigma[i + 1] - sigma[i]) * d;
-      if (sigma[i + 1] > 0) {
-        double d2 = (xe - data.denoise(xe, sigma[i + 1])) / sigma[i + 1];
-        xe = x + (sigma[i + 1] - sigma[i]) * 0.5 * (d + d2);
+      // Heun sub-steps uniform in sigma: the clock can take big sigma steps
+      // (VE near t = 0) where the curves bend most.
+      const int sub = 8;
+      for (int j = 0; j < sub; ++j) {
+        double s0 = sigma[i] + (sigma[i + 1] - sigma[i]) * j / sub;
+        double s1 = sigma[i] + (sigma[i + 1] - sigma[i]) * (j + 1) / sub;
+        double d = (x - data.denoise(x, s0)) / s0;
+        double xe = x + (s1 - s0) * d;
+        if (s1 > 0) xe = x + (s1 - s0) * 0.5 * (d + (xe - data.denoise(xe, s1)) / s1);
+        x = xe;
       }
-      x = xe;
     }
     r.ode.push_back(std::move(p));
   }
