@@ -1,0 +1,32 @@
+// Frechet distance statistics of data sets, image folders and images
+// generated on the fly: images -> detector features -> mean/covariance.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edm/core/denoiser.h"
+#include "edm/quality/detector.h"
+#include "edm/quality/frechet.h"
+#include "edm/sampling/generate.h"
+
+namespace edm {
+
+// "fashion-mnist" (training split), "fashion-mnist:test" (t10k), or a folder
+// of images (sorted by name, searched recursively). uint8 [N,C,H,W]; at most
+// `max_images` (0: all). Throws edm::Error for a missing source, unreadable
+// files or images of mixed sizes.
+torch::Tensor load_fid_images(const std::string& data, int64_t max_images = 0);
+
+// Features of images in batches, accumulated into statistics; shows progress.
+FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t batch = 250,
+                            const std::string& label = "features");
+
+// Images of `net` for the seeds exactly as `edm generate` makes them,
+// streamed into statistics without being written.
+FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
+                             const GenerateOptions& options, int64_t batch = 64);
+
+}  // namespace edm

@@ -1,0 +1,21 @@
+// A picture of what a model generates: one row per class for a conditional
+// model (so classes can be told apart at a glance), a square grid otherwise.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "edm/core/denoiser.h"
+#include "edm/sampling/generate.h"
+
+namespace edm {
+
+// uint8 [rows*H, cols*W, C] grid. Conditional: label_dim rows of `per_row`
+// images, row c of class c with seeds first_seed + c*per_row + j.
+// Unconditional: per_row x per_row images from seeds first_seed.. .
+torch::Tensor sample_grid(Denoiser& net, int64_t per_row, uint64_t first_seed, GenerateOptions options = {});
+void save_sample_grid(const std::string& png_path, Denoiser& net, int64_t per_row, uint64_t first_seed,
+                      const GenerateOptions& options = {});
+
+}  // namespace edm
