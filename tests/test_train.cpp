@@ -170,33 +170,46 @@ TEST(Train, ResumeIsExact) {
 TEST(Train, SigkillNeverLeavesACorruptFile) {
   test::TempDir dir;
   write_dataset(dir / "data", 16, 8);
-  const std::string args = "train --data " + (dir / "data") + " --outdir " + (dir / "runs") +
-                           " --cbase 8 --batch 8 --tick 0.008 --snap 1 --dump 1 --duration 1 --device cpu -q";
-  for (int delay_ms : {2500, 4700, 6900}) {
+  auto args = [&](int k) {
+    return "train --data " + (dir / "data") + " --outdir " + (dir / ("runs/" + std::to_string(k))) +
+           " --cbase 8 --batch 8 --tick 0.008 --snap 1 --dump 1 --duration 1 --device cpu -q";
+  };
+  // Each run writes a snapshot and a state every tick; kill it at a different
+  // moment after its first state, so that kills land while files are written.
+  auto has_state = [&](int k) {
+    std::error_code ec;
+    for (const auto& run : fs::directory_iterator(dir / ("runs/" + std::to_string(k)), ec))
+      for (const auto& e : fs::directory_iterator(run.path(), ec))
+        if (e.path().filename().string().rfind("training-state-", 0) == 0) return true;
+    return false;
+  };
+  const int extra_ms[] = {0, 170, 430};
+  for (int k = 0; k < 3; ++k) {
     pid_t pid = fork();
     if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", (std::string("exec ") + EDM_BINARY + " " + args + " >/dev/null 2>&1").c_str(),
+      execl("/bin/sh", "sh", "-c", ("exec " + std::string(EDM_BINARY) + " " + args(k) + " >/dev/null 2>&1").c_str(),
             nullptr);
       _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    for (int i = 0; i < 1200 && !has_state(k); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms[k]));
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    EXPECT_TRUE(has_state(k)) << "run " << k << " wrote no state before it was killed";
   }
   std::string latest;
   int files = 0;
-  for (const auto& run : fs::directory_iterator(dir / "runs"))
-    for (const auto& e : fs::directory_iterator(run.path())) {
-      const auto name = e.path().filename().string();
-      EXPECT_EQ(name.find(".tmp."), std::string::npos) << "left behind: " << name;
-      if (e.path().extension() != ".safetensors") continue;
-      EXPECT_NO_THROW(TensorFile(e.path().string()).names()) << name;
-      ++files;
-      if (name.rfind("training-state-", 0) == 0) latest = e.path().string();
-    }
-  EXPECT_GT(files, 0);
+  for (const auto& e : fs::recursive_directory_iterator(dir / "runs")) {
+    const auto name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << "left behind: " << name;
+    if (e.path().extension() != ".safetensors") continue;
+    EXPECT_NO_THROW(TensorFile(e.path().string()).names()) << name;
+    ++files;
+    if (name.rfind("training-state-", 0) == 0) latest = e.path().string();
+  }
+  EXPECT_GE(files, 6);
   ASSERT_FALSE(latest.empty());
-  auto r = test::run_edm("train --data " + (dir / "data") + " --outdir " + (dir / "runs") + " --resume " + latest +
+  auto r = test::run_edm("train --data " + (dir / "data") + " --outdir " + (dir / "resumed") + " --resume " + latest +
                          " --duration 0.000048 --tick 0.008 --grid 1 --device cpu -q");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
