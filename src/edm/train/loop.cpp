@@ -115,7 +115,7 @@ void transfer_weights(const std::string& path, nn::PrecondImpl& net) {
   TensorFile f(path);
   torch::NoGradGuard no_grad;
   int64_t copied = 0;
-  for (auto& [name, v] : named_tensors(net))
+  for (auto& [name, v] : nn::state_dict(net))
     if (f.has(name)) {
       auto t = f.get(name);
       if (t.sizes().equals(v.sizes())) v.copy_(t), ++copied;
@@ -191,11 +191,7 @@ std::string train(TrainOptions o) {
   auto ema = nn::make_precond(config);
   net->to(device);
   ema->to(device);
-  {
-    torch::NoGradGuard no_grad;
-    auto src = named_tensors(*net), dst = named_tensors(*ema);
-    for (size_t i = 0; i < src.size(); ++i) dst[i].second.copy_(src[i].second);
-  }
+  nn::load_state_dict(*ema, nn::state_dict(*net), "EMA copy");
   ema->eval();
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
   if (!o.transfer.empty()) transfer_weights(o.transfer, *net);

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "edm/io/image.h"
 #include "edm/quality/plot.h"
+#include "edm/quality/sample_grid.h"
 #include "edm/sampling/generate.h"
 
 namespace edm {
@@ -11,20 +11,12 @@ namespace edm {
 void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row, int64_t steps,
                        const std::string& png_path) {
   torch::NoGradGuard no_grad;
-  const int64_t rows = net.label_dim() > 0 ? net.label_dim() : per_row;
   GenerateOptions o;
   o.sampler_options.num_steps = steps;
-  std::vector<torch::Tensor> images;
-  for (int64_t r = 0; r < rows; ++r) {
-    std::vector<uint64_t> seeds;
-    for (int64_t i = 0; i < per_row; ++i) seeds.push_back(static_cast<uint64_t>(r * per_row + i));
-    if (net.label_dim() > 0) o.class_idx = r;
-    images.push_back(generate_batch(net, seeds, o).cpu());
-  }
+  auto grid = sample_grid(net, per_row, 0, o);  // uint8 [H,W,C], one row per class
+  const int64_t rows = net.label_dim() > 0 ? net.label_dim() : per_row;
   // Upscale small images so that a person can see them.
-  auto all = torch::cat(images);
-  const int64_t res = all.size(2), zoom = std::max<int64_t>(1, 64 / res);
-  auto grid = make_grid(all, per_row, 2);  // uint8 [H,W,C]
+  const int64_t zoom = std::max<int64_t>(1, 64 * rows / grid.size(0));
   if (zoom > 1) grid = grid.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1);
   if (grid.size(2) == 1) grid = grid.repeat({1, 1, 3});
   const bool labelled = net.label_dim() > 0 && !class_names.empty();

@@ -31,7 +31,4 @@ TrainStateInfo read_train_state_info(const std::string& path);
 // Throws edm::Error naming a missing, unexpected or mis-shaped tensor.
 void load_train_state(const std::string& path, nn::PrecondImpl& net, nn::PrecondImpl& ema, Adam& adam);
 
-// Every parameter and buffer of a module by its reference name.
-std::vector<std::pair<std::string, torch::Tensor>> named_tensors(torch::nn::Module& m);
-
 }  // namespace edm
