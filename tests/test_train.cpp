@@ -180,7 +180,8 @@ TEST(Train, SigkillNeverLeavesACorruptFile) {
     std::error_code ec;
     for (const auto& run : fs::directory_iterator(dir / ("runs/" + std::to_string(k)), ec))
       for (const auto& e : fs::directory_iterator(run.path(), ec))
-        if (e.path().filename().string().rfind("training-state-", 0) == 0) return true;
+        if (e.path().filename().string().rfind("training-state-", 0) == 0 && e.path().extension() == ".safetensors")
+          return true;
     return false;
   };
   const int extra_ms[] = {0, 170, 430};
@@ -201,7 +202,9 @@ TEST(Train, SigkillNeverLeavesACorruptFile) {
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir / "runs")) {
     const auto name = e.path().filename().string();
-    EXPECT_EQ(name.find(".tmp."), std::string::npos) << "left behind: " << name;
+    // SIGKILL cannot be cleaned up after: a temporary file may stay, but never
+    // under a final name, and every file under a final name is complete.
+    if (name.find(".tmp.") != std::string::npos) continue;
     if (e.path().extension() != ".safetensors") continue;
     EXPECT_NO_THROW(TensorFile(e.path().string()).names()) << name;
     ++files;

@@ -1,5 +1,6 @@
 #include "edm/dist/world.h"
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -83,6 +84,9 @@ World World::from_env(torch::Device device, std::chrono::milliseconds timeout) {
   if (w.rank_ >= w.size_)
     throw UsageError("RANK=" + std::to_string(w.rank_) + " is not below WORLD_SIZE=" + std::to_string(w.size_));
   if (w.size_ == 1) return w;
+  // A peer that dies closes its sockets; writing to one must give EPIPE (and so
+  // a clear error from the collective), not kill this process with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string addr = env_str("MASTER_ADDR", "127.0.0.1");
   const int port = env_int("MASTER_PORT", 29500);
   if (port <= 0 || port > 65535) throw UsageError("MASTER_PORT=" + std::to_string(port) + " is not a valid port");
