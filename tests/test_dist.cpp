@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "edm/core/error.h"
+#include "edm/dist/grad_reducer.h"
 #include "edm/dist/launch.h"
 #include "edm/dist/world.h"
 #include "testing.h"
@@ -124,4 +125,37 @@ TEST(Dist, LaunchStopsAllRanksWhenOneFails) {
   // `edm` itself is the launched program; an unknown subcommand fails fast on every rank.
   EXPECT_THROW(dist::launch_local(2, EDM_BINARY, {"nosuchcommand"}), Error);
   EXPECT_NO_THROW(dist::launch_local(2, EDM_BINARY, {"info", "--device", "cpu"}));
+}
+
+TEST(Dist, GradReducerAveragesAccumulatedGradientsDuringBackward) {
+  auto codes = run_ranks(2, std::chrono::seconds(30), [](dist::World& w) {
+    const double r = w.rank() + 1;
+    auto a = torch::zeros({3}, torch::requires_grad());
+    auto b = torch::zeros({2, 2}, torch::requires_grad());  // used by rank 0 only
+    auto c = torch::zeros({4}, torch::requires_grad());     // used by no rank
+    auto d = torch::zeros({5}, torch::kFloat64).requires_grad_();
+    // 16-byte buckets: several buckets, started one by one during backward.
+    dist::GradReducer reducer(w, {a, b, c, d}, 16);
+    if (reducer.num_buckets() < 3) return 10;
+    for (int step = 0; step < 2; ++step) {
+      for (auto* p : {&a, &b, &c, &d}) p->mutable_grad() = torch::Tensor();
+      // Two micro-batches: the first only accumulates locally.
+      for (int micro = 0; micro < 2; ++micro) {
+        if (micro == 1) reducer.arm();
+        auto loss = (a * r * (micro + 1)).sum() + (d * r).sum();
+        if (w.rank() == 0) loss = loss + (b * 2).sum();
+        loss.backward();
+      }
+      // d's bucket went out during backward; c's, never filled, holds back the rest.
+      if (reducer.buckets_started() != 1) return 15;
+      reducer.finish();
+      // a: rank r contributes r*(1+2) = 3r; mean over r = 1, 2 is 4.5.
+      if (!torch::allclose(a.grad(), torch::full({3}, 4.5f))) return 11;
+      if (!torch::allclose(b.grad(), torch::full({2, 2}, 2.0f))) return 12;  // (2 + 2 + 0) / 2
+      if (c.grad().defined()) return 13;
+      if (!torch::allclose(d.grad(), torch::full({5}, 3.0, torch::kFloat64))) return 14;  // (2 + 4) / 2
+    }
+    return 0;
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0}));
 }

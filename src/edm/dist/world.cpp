@@ -59,6 +59,11 @@ class C10dCollectives : public Collectives {
   void all_reduce_sum(std::vector<torch::Tensor>& tensors) override {
     guarded("all-reduce", [&] { pg_->allreduce(tensors)->wait(timeout_); });
   }
+  std::function<void()> start_all_reduce_sum(std::vector<torch::Tensor>& tensors) override {
+    decltype(pg_->allreduce(tensors)) work;
+    guarded("all-reduce", [&] { work = pg_->allreduce(tensors); });
+    return [work, timeout = timeout_] { guarded("all-reduce", [&] { work->wait(timeout); }); };
+  }
   void broadcast(std::vector<torch::Tensor>& tensors, int root) override {
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
@@ -167,6 +172,13 @@ void World::all_reduce_sum(torch::Tensor& tensor) const {
   std::vector<torch::Tensor> t{tensor.contiguous()};
   coll_->all_reduce_sum(t);
   if (!t[0].is_same(tensor)) tensor.copy_(t[0]);
+}
+
+std::function<void()> World::start_all_reduce_sum(const torch::Tensor& tensor) const {
+  if (!distributed()) return [] {};
+  if (!tensor.is_contiguous()) throw Error("start_all_reduce_sum needs a contiguous tensor");
+  std::vector<torch::Tensor> t{tensor};
+  return coll_->start_all_reduce_sum(t);
 }
 
 double World::all_reduce_mean(double value) const {

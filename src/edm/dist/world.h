@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -15,6 +16,9 @@ class Collectives {
  public:
   virtual ~Collectives() = default;
   virtual void all_reduce_sum(std::vector<torch::Tensor>& tensors) = 0;  // in place, waits
+  // Starts an in-place sum and returns the wait for it (which throws like the
+  // blocking call); the tensors must stay alive until then.
+  virtual std::function<void()> start_all_reduce_sum(std::vector<torch::Tensor>& tensors) = 0;
   virtual void broadcast(std::vector<torch::Tensor>& tensors, int root) = 0;
   virtual void barrier() = 0;
 };
@@ -32,6 +36,7 @@ class World {
   int local_rank() const { return local_rank_; }
   bool is_main() const { return rank_ == 0; }
   bool distributed() const { return size_ > 1; }
+  torch::Device device() const { return device_; }
 
   // Sums across ranks then divides by the world size, in buckets of about
   // `bucket_bytes` so that large models need few collective calls.
@@ -41,6 +46,9 @@ class World {
   double all_reduce_mean(double value) const;
   // Sums one tensor across ranks, in place (e.g. to assemble rows each rank filled).
   void all_reduce_sum(torch::Tensor& tensor) const;
+  // Starts summing a contiguous tensor across ranks, in place; call the
+  // returned function to wait for it (overlaps communication with compute).
+  std::function<void()> start_all_reduce_sum(const torch::Tensor& tensor) const;
   void barrier() const;
 
  private:

@@ -9,10 +9,12 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
 #include "edm/data/dataset.h"
+#include "edm/dist/grad_reducer.h"
 #include "edm/dist/world.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/safetensors.h"
@@ -261,6 +263,9 @@ std::string train(TrainOptions o) {
   int64_t tick_loss_n = 0, nonfinite_steps = 0;
   const bool tty = main && !o.quiet && ::isatty(STDERR_FILENO);
   net->train();
+  // Gradients are averaged across ranks during the last micro-batch's backward.
+  std::optional<dist::GradReducer> reducer;
+  if (world.distributed()) reducer.emplace(world, net->parameters(), dist::default_bucket_bytes(net->parameters()));
   const auto rank_offset = [&](int64_t nimg, int64_t round) {
     return nimg + world.rank() * per_rank + round * batch_gpu;
   };
@@ -293,16 +298,17 @@ std::string train(TrainOptions o) {
         images = a.images;
         augment_labels = a.augment_labels;
       }
+      if (last && reducer) reducer->arm();
       const int64_t row = world.rank() * per_rank + r * batch_gpu;
       auto loss = diffusion_loss(*net, images, labels, augment_labels, loss_cfg, sigma_all.narrow(0, row, batch_gpu),
                                  noise_all.narrow(0, row, batch_gpu));
       (loss.sum() * (o.ls / static_cast<double>(per_rank))).backward();
       step_loss += loss.mean().item<double>() / static_cast<double>(rounds);
     }
+    if (reducer) reducer->finish();
     std::vector<torch::Tensor> grads;
     for (auto& p : net->parameters())
       if (p.grad().defined()) grads.push_back(p.mutable_grad());
-    world.all_reduce_mean(grads);
     step_loss = world.all_reduce_mean(step_loss);
     {
       torch::NoGradGuard no_grad;
