@@ -1,3 +1,5 @@
+#include <zip.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -106,6 +108,10 @@ TEST(FidTest, BadInputsAreClearErrors) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
 }
 
+double last_number(const std::string& output) {
+  return std::stod(output.substr(output.find_last_of('\n', output.size() - 2) + 1));
+}
+
 TEST(FidTest, BuiltInDetectorOnFashionMnistAndGeneratedImages) {
   test::TempDir dir;
   auto r = test::run_edm("fid ref --data fashion-mnist:test --num 300 --dest " + q(dir / "t.safetensors"));
@@ -121,9 +127,43 @@ TEST(FidTest, BuiltInDetectorOnFashionMnistAndGeneratedImages) {
   r = test::run_edm("fid calc --net " + q(dir / "ideal.safetensors") + " --seeds 0-23 --steps 12 --ref " +
                     q(dir / "t.safetensors"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  double fd = std::stod(r.output.substr(r.output.find_last_of('\n', r.output.size() - 2) + 1));
+  double fd = last_number(r.output);
   EXPECT_TRUE(std::isfinite(fd));
   EXPECT_GT(fd, 0);
+  // Two processes share the seeds as `edm generate` deals them and join their
+  // feature sums: the same distance up to the order of float64 sums.
+  r = test::run_edm("fid calc --net " + q(dir / "ideal.safetensors") + " --seeds 0-23 --steps 12 --nproc 2 --ref " +
+                    q(dir / "t.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NEAR(last_number(r.output), fd, 1e-9 * fd);
+  // Any of edm generate's samplers: a different sampler, a different distance.
+  r = test::run_edm("fid calc --net " + q(dir / "ideal.safetensors") +
+                    " --seeds 0-23 --steps 3 --sampler dpmpp3m --ref " + q(dir / "t.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(last_number(r.output), fd);
+  r = test::run_edm("fid calc --images fashion-mnist:test --nproc 2 --ref " + q(dir / "t.safetensors"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST(FidTest, ZipOfImagesAsTheTrainingDataLaysItOut) {
+  test::TempDir dir;
+  auto test = load_fashion_mnist("t10k");
+  int err = 0;
+  zip_t* z = zip_open((dir / "d.zip").c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  ASSERT_NE(z, nullptr);
+  std::vector<std::string> keep;  // libzip reads the buffers at zip_close
+  for (int i = 0; i < 40; ++i) keep.push_back(encode_png(test.images[i].permute({1, 2, 0}).contiguous()));
+  for (int i = 0; i < 40; ++i) {
+    zip_source_t* src = zip_source_buffer(z, keep[i].data(), keep[i].size(), 0);
+    ASSERT_GE(zip_file_add(z, ("img" + std::to_string(1000 + i) + ".png").c_str(), src, ZIP_FL_OVERWRITE), 0);
+  }
+  ASSERT_EQ(zip_close(z), 0);
+  auto from_zip = load_fid_images(dir / "d.zip");
+  ASSERT_EQ(from_zip.sizes(), (std::vector<int64_t>{40, 1, 28, 28}));
+  EXPECT_TRUE(torch::equal(from_zip, test.images.slice(0, 0, 40)));
+  auto r = test::run_edm("fid ref --data " + q(dir / "d.zip") + " --dest " + q(dir / "z.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(load_stats(dir / "z.safetensors").count, 40);
 }
 
 }  // namespace

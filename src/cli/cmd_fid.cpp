@@ -7,10 +7,12 @@
 #include "edm/core/error.h"
 #include "edm/core/rng.h"
 #include "edm/core/runtime.h"
+#include "edm/dist/world.h"
 #include "edm/model/model_file.h"
 #include "edm/quality/detector.h"
 #include "edm/quality/detector_train.h"
 #include "edm/quality/fid.h"
+#include "sampler_args.h"
 
 namespace edm::cli {
 
@@ -20,7 +22,8 @@ struct FidOptions {
   RuntimeOptions runtime;
   std::string data, dest, images, net, seeds = "0-49999", ref, detector;
   int64_t num = 0, batch = 250;
-  int steps = 18;
+  int nproc = 1;
+  SamplerArgs sampling;
   DetectorTrainOptions train;
 };
 
@@ -38,7 +41,7 @@ void run_ref(const FidOptions& o) {
   std::cerr << "wrote " << o.dest << " (" << stats.count << " images, " << stats.mu.size(0) << " features)\n";
 }
 
-void run_calc(const FidOptions& o) {
+void run_calc(FidOptions& o) {
   if (o.images.empty() == o.net.empty()) throw UsageError("give exactly one of --images and --net");
   init_threads(o.runtime.threads);
   auto device = parse_device(o.runtime.device);
@@ -54,10 +57,16 @@ void run_calc(const FidOptions& o) {
   } else {
     auto seeds = parse_seed_list(o.seeds);
     if (o.num > 0 && static_cast<int64_t>(seeds.size()) > o.num) seeds.resize(o.num);
-    auto net = load_denoiser(o.net, device);
-    GenerateOptions g;
-    g.sampler_options.num_steps = o.steps;
-    stats = generated_stats(*det, *net, seeds, g, std::min<int64_t>(o.batch, 64));
+    auto net = apply_sampler_options(o.sampling, load_denoiser(o.net, device));
+    // Seeds dealt to ranks as in `edm generate`; the features' sums are joined.
+    auto world = dist::World::from_env(device, std::chrono::minutes(10));
+    if (seeds.size() < 2 || static_cast<int64_t>(seeds.size()) < world.size())
+      throw UsageError("need at least 2 seeds, and one per process, for FID statistics");
+    auto batches = dist::rank_batches(seeds, std::min<int64_t>(o.batch, 64), world.rank(), world.size());
+    auto acc = generated_features(*det, *net, batches, o.sampling.gen, world.is_main());
+    acc.reduce([&](torch::Tensor& t) { world.all_reduce_sum(t); });
+    stats = acc.finish();
+    if (!world.is_main()) return;
   }
   if (stats.mu.size(0) != ref.mu.size(0))
     throw Error(o.ref + " has " + std::to_string(ref.mu.size(0)) + " features, the detector gives " +
@@ -95,15 +104,18 @@ void register_fid(CLI::App& app) {
   calc->add_option("--images", o->images, "Folder of images (or fashion-mnist[:test])");
   calc->add_option("--net", o->net, "Model file to generate images from, one per seed");
   calc->add_option("--seeds", o->seeds, "Seeds for --net, e.g. 0-9999")->capture_default_str();
-  calc->add_option("--steps", o->steps, "Sampler steps for --net (EDM, Heun)")
-      ->check(CLI::PositiveNumber)
+  add_sampler_options(calc, o->sampling);
+  calc->add_option("--nproc", o->nproc, "Start this many local processes, seeds split among them")
       ->capture_default_str();
   calc->add_option("--ref", o->ref, "Reference statistics file (from 'edm fid ref')")->required();
   calc->add_option("--detector", o->detector, "Detector: TorchScript module or edm detector file (default: built-in)");
   calc->add_option("--num", o->num, "Number of images to use (default: all)")->check(CLI::NonNegativeNumber);
   calc->add_option("--batch", o->batch, "Images per detector batch")->check(CLI::PositiveNumber)->capture_default_str();
   add_runtime_options(calc, o->runtime);
-  calc->callback([o] { run_calc(*o); });
+  calc->callback([o] {
+    if (o->nproc > 1 && o->net.empty()) throw UsageError("--nproc splits the seeds of --net; it needs --net");
+    if (!relaunch_local(o->nproc)) run_calc(*o);
+  });
 
   auto* train = fid->add_subcommand("train-detector", "Train the built-in Fashion-MNIST detector (a small CNN)");
   train->add_option("--dest", o->dest, "Detector file to write (.safetensors)")->required();

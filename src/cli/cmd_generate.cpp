@@ -14,7 +14,7 @@
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/sampling/generate.h"
-#include "edm/sampling/guidance.h"
+#include "sampler_args.h"
 
 namespace edm::cli {
 
@@ -24,11 +24,9 @@ struct GenerateArgs {
   RuntimeOptions runtime;
   std::string net, outdir, seeds = "0-63", latents, raw, grid;
   bool subdirs = false;
-  int64_t class_idx = -1, batch = 64;
-  double sigma_min = 0, sigma_max = 0, guidance = 1;
-  GenerateOptions gen;
-  CLI::Option *class_opt = nullptr, *sigma_min_opt = nullptr, *sigma_max_opt = nullptr, *guidance_opt = nullptr;
-  std::vector<CLI::Option*> ablation_opts;
+  int64_t batch = 64;
+  int nproc = 1;
+  SamplerArgs sampling;
 };
 
 torch::Tensor read_latents(const std::string& path, size_t n) {
@@ -46,21 +44,11 @@ void run(GenerateArgs& a) {
   const auto device = parse_device(a.runtime.device);
   if (a.outdir.empty() && a.raw.empty() && a.grid.empty())
     throw UsageError("nothing to write: give --outdir, --raw or --grid");
-  auto& so = a.gen.sampler_options;
-  if (*a.sigma_min_opt) so.sigma_min = a.sigma_min;
-  if (*a.sigma_max_opt) so.sigma_max = a.sigma_max;
-  for (auto* o : a.ablation_opts) a.gen.ablation_options_given = a.gen.ablation_options_given || o->count() > 0;
-  if (*a.class_opt) a.gen.class_idx = a.class_idx;
   if (a.batch < 1) throw UsageError("--batch must be at least 1");
   const auto seeds = parse_seed_list(a.seeds);
-
-  std::shared_ptr<Denoiser> net = load_denoiser(a.net, device);
-  check_generate_options(*net, a.gen);
-  if (*a.guidance_opt) {
-    if (std::isnan(a.guidance)) throw UsageError("--guidance is NaN");
-    if (net->label_dim() == 0) throw UsageError("--guidance needs a conditional model");
-    net = std::make_shared<GuidedDenoiser>(net, a.guidance);
-  }
+  std::shared_ptr<Denoiser> net = apply_sampler_options(a.sampling, load_denoiser(a.net, device));
+  const auto& gen = a.sampling.gen;
+  const auto& so = gen.sampler_options;
   torch::Tensor latents;
   if (!a.latents.empty()) latents = read_latents(a.latents, seeds.size());
 
@@ -80,7 +68,7 @@ void run(GenerateArgs& a) {
     if (ec) throw Error("cannot create --outdir " + a.outdir + ": " + ec.message());
   }
 
-  const auto name = resolve_sampler(a.gen);
+  const auto name = resolve_sampler(gen);
   const int64_t steps = so.num_steps;
   Progress progress("generate", static_cast<int64_t>(batches.size()) * steps, world.is_main());
   int64_t done = 0, images_done = 0;
@@ -91,7 +79,7 @@ void run(GenerateArgs& a) {
       for (auto s : batch) rows.push_back(row.at(s));
       lat = latents.index_select(0, torch::tensor(rows, torch::kInt64));
     }
-    auto images = generate_batch(*net, batch, a.gen, lat, [&](int64_t i) {
+    auto images = generate_batch(*net, batch, gen, lat, [&](int64_t i) {
                     progress.update(done + i, std::to_string(images_done) + " images");
                   }).cpu();
     done += steps;
@@ -128,41 +116,21 @@ void run(GenerateArgs& a) {
 void register_generate(CLI::App& app) {
   auto* sub = app.add_subcommand("generate", "Generate images from a model file (reference generate.py options)");
   auto a = std::make_shared<GenerateArgs>();
-  auto& so = a->gen.sampler_options;
   sub->add_option("--net,--network", a->net, "Model file (.safetensors)")->required();
   sub->add_option("--outdir", a->outdir, "Where to save one PNG per seed");
   sub->add_option("--seeds", a->seeds, "Random seeds, e.g. 1,2,5-10")->capture_default_str();
   sub->add_flag("--subdirs", a->subdirs, "Create a subdirectory for every 1000 seeds");
-  a->class_opt = sub->add_option("--class", a->class_idx, "Class label (default: random)");
   sub->add_option("--batch", a->batch, "Maximum batch size")->capture_default_str();
-  sub->add_option("--steps", so.num_steps, "Number of sampling steps")->capture_default_str();
-  a->sigma_min_opt = sub->add_option("--sigma_min", a->sigma_min, "Lowest noise level (default: per discretization)");
-  a->sigma_max_opt = sub->add_option("--sigma_max", a->sigma_max, "Highest noise level (default: per discretization)");
-  sub->add_option("--rho", so.rho, "Time step exponent")->capture_default_str();
-  sub->add_option("--S_churn", so.S_churn, "Stochasticity strength")->capture_default_str();
-  sub->add_option("--S_min", so.S_min, "Stoch. min noise level")->capture_default_str();
-  sub->add_option("--S_max", so.S_max, "Stoch. max noise level")->capture_default_str();
-  sub->add_option("--S_noise", so.S_noise, "Stoch. noise inflation")->capture_default_str();
-  a->ablation_opts.push_back(sub->add_option("--solver", so.solver, "Ablate ODE solver: euler|heun"));
-  a->ablation_opts.push_back(
-      sub->add_option("--disc", so.discretization, "Ablate time step discretization: vp|ve|iddpm|edm"));
-  a->ablation_opts.push_back(
-      sub->add_option("--schedule", so.schedule, "Ablate noise schedule sigma(t): vp|ve|linear"));
-  a->ablation_opts.push_back(sub->add_option("--scaling", so.scaling, "Ablate signal scaling s(t): vp|none"));
-  sub->add_option("--alpha", so.alpha, "Heun's intermediate point (generalised sampler)")->capture_default_str();
-  sub->add_option("--sampler", a->gen.sampler,
-                  "auto (reference: edm, or ablation when ablating), edm, ablation, ddim, ddpm, euler_maruyama, "
-                  "langevin, dpmpp2m, dpmpp3m")
-      ->capture_default_str();
-  sub->add_option("--eta", so.eta, "DDIM stochasticity (0 deterministic, 1 DDPM)")->capture_default_str();
-  sub->add_option("--ld_steps", so.ld_steps, "Langevin updates per noise level")->capture_default_str();
-  sub->add_option("--ld_snr", so.ld_snr, "Langevin signal-to-noise ratio")->capture_default_str();
-  a->guidance_opt = sub->add_option("--guidance", a->guidance, "Classifier-free guidance weight w (1 = none)");
+  add_sampler_options(sub, a->sampling);
   sub->add_option("--latents", a->latents, "Safetensors with 'latents' [N,C,H,W], one row per seed");
   sub->add_option("--raw", a->raw, "Write the sampler output as safetensors 'images' [N,C,H,W] float64");
   sub->add_option("--grid", a->grid, "Write all images tiled into one PNG");
+  sub->add_option("--nproc", a->nproc, "Start this many local processes, seeds split among them")
+      ->capture_default_str();
   add_runtime_options(sub, a->runtime);
-  sub->callback([a] { run(*a); });
+  sub->callback([a] {
+    if (!relaunch_local(a->nproc)) run(*a);
+  });
 }
 
 }  // namespace edm::cli

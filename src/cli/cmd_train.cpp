@@ -5,7 +5,6 @@
 #include "common.h"
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
-#include "edm/dist/launch.h"
 #include "edm/train/loop.h"
 
 namespace edm::cli {
@@ -43,22 +42,8 @@ std::vector<int64_t> parse_int_list(const std::string& s, const char* name) {
   return out;
 }
 
-void run(TrainArgs& a, const std::vector<std::string>& argv) {
-  if (a.nproc < 1) throw UsageError("--nproc must be at least 1");
-  if (a.nproc > 1) {
-    // Start N local processes of ourselves, the launcher's environment set.
-    std::vector<std::string> args;
-    for (size_t i = 0; i < argv.size(); ++i) {
-      if (argv[i] == "--nproc") {
-        ++i;
-        continue;
-      }
-      if (argv[i].rfind("--nproc=", 0) == 0) continue;
-      args.push_back(argv[i]);
-    }
-    dist::launch_local(a.nproc, dist::self_executable(), args, std::chrono::seconds(30));
-    return;
-  }
+void run(TrainArgs& a) {
+  if (relaunch_local(a.nproc)) return;
   init_threads(a.runtime.threads);
   warn_if_slow_blas();
   auto& o = a.o;
@@ -117,7 +102,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--grid", o.grid_per_class, "Samples per class in the final grid")->capture_default_str();
   sub->add_flag("-q,--quiet", o.quiet, "No per-tick output");
   add_runtime_options(sub, a->runtime);
-  sub->callback([a] { run(*a, command_line()); });
+  sub->callback([a] { run(*a); });
 }
 
 }  // namespace edm::cli

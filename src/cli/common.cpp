@@ -1,5 +1,10 @@
 #include "common.h"
 
+#include <chrono>
+
+#include "edm/core/error.h"
+#include "edm/dist/launch.h"
+
 namespace edm::cli {
 
 void add_runtime_options(CLI::App* app, RuntimeOptions& opts) {
@@ -16,5 +21,22 @@ std::vector<std::string>& args() {
 
 const std::vector<std::string>& command_line() { return args(); }
 void set_command_line(int argc, char** argv) { args().assign(argv + 1, argv + argc); }
+
+bool relaunch_local(int nproc) {
+  if (nproc < 1) throw UsageError("--nproc must be at least 1");
+  if (nproc == 1) return false;
+  std::vector<std::string> rest;
+  const auto& argv = command_line();
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (argv[i].rfind("--nproc=", 0) == 0) continue;
+    rest.push_back(argv[i]);
+  }
+  dist::launch_local(nproc, dist::self_executable(), rest, std::chrono::seconds(30));
+  return true;
+}
 
 }  // namespace edm::cli

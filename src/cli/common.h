@@ -18,6 +18,11 @@ void add_runtime_options(CLI::App* app, RuntimeOptions& opts);
 const std::vector<std::string>& command_line();
 void set_command_line(int argc, char** argv);
 
+// --nproc N > 1: starts N local processes of this same command line (without
+// --nproc), with the environment torchrun would give them, waits for all and
+// returns true; false for N = 1 (run here). Throws if a process fails.
+bool relaunch_local(int nproc);
+
 // Each subcommand registers itself on the top-level app.
 void register_info(CLI::App& app);
 void register_generate(CLI::App& app);

@@ -5,6 +5,7 @@
 
 #include "edm/core/error.h"
 #include "edm/core/progress.h"
+#include "edm/data/dataset.h"
 #include "edm/data/idx.h"
 #include "edm/io/image.h"
 
@@ -51,8 +52,10 @@ torch::Tensor load_fid_images(const std::string& data, int64_t max_images) {
     images = load_fashion_mnist("t10k").images;
   else if (fs::is_directory(data))
     return load_folder(data, max_images);
+  else if (fs::path(data).extension() == ".zip" && fs::exists(data))
+    images = load_dataset(data).images;  // the training data layout (dataset_tool.py zips)
   else if (fs::exists(data))
-    throw Error(data + ": expected fashion-mnist, fashion-mnist:test or a folder of images");
+    throw Error(data + ": expected fashion-mnist, fashion-mnist:test, a folder or a .zip of images");
   else
     throw Error("dataset not found: " + data);
   if (max_images > 0 && images.size(0) > max_images) images = images.slice(0, 0, max_images);
@@ -74,21 +77,31 @@ FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t 
   return acc.finish();
 }
 
+FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::vector<std::vector<uint64_t>>& batches,
+                                      const GenerateOptions& options, bool show_progress) {
+  check_generate_options(net, options);
+  int64_t n = 0, done = 0;
+  for (const auto& b : batches) n += static_cast<int64_t>(b.size());
+  FeatureAccumulator acc;
+  Progress progress("generate+features", n, show_progress);
+  for (const auto& batch : batches) {
+    if (batch.empty()) continue;
+    auto images = generate_batch(net, batch, options);
+    acc.add(det.features(to_uint8_nhwc(images).permute({0, 3, 1, 2}).contiguous()));
+    done += static_cast<int64_t>(batch.size());
+    progress.update(done);
+  }
+  progress.finish();
+  return acc;
+}
+
 FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
                              const GenerateOptions& options, int64_t batch) {
   if (seeds.size() < 2) throw UsageError("need at least 2 seeds for FID statistics");
-  check_generate_options(net, options);
-  FeatureAccumulator acc;
-  const int64_t n = seeds.size();
-  Progress progress("generate+features", n);
-  for (int64_t i = 0; i < n; i += batch) {
-    std::vector<uint64_t> chunk(seeds.begin() + i, seeds.begin() + std::min(n, i + batch));
-    auto images = generate_batch(net, chunk, options);
-    acc.add(det.features(to_uint8_nhwc(images).permute({0, 3, 1, 2}).contiguous()));
-    progress.update(std::min(n, i + batch));
-  }
-  progress.finish();
-  return acc.finish();
+  std::vector<std::vector<uint64_t>> batches;
+  for (size_t i = 0; i < seeds.size(); i += batch)
+    batches.emplace_back(seeds.begin() + i, seeds.begin() + std::min(seeds.size(), i + batch));
+  return generated_features(det, net, batches, options).finish();
 }
 
 }  // namespace edm

@@ -14,8 +14,9 @@
 
 namespace edm {
 
-// "fashion-mnist" (training split), "fashion-mnist:test" (t10k), or a folder
-// of images (sorted by name, searched recursively). uint8 [N,C,H,W]; at most
+// "fashion-mnist" (training split), "fashion-mnist:test" (t10k), a folder
+// of images (sorted by name, searched recursively) or a .zip in the training
+// data layout. uint8 [N,C,H,W]; at most
 // `max_images` (0: all). Throws edm::Error for a missing source, unreadable
 // files or images of mixed sizes.
 torch::Tensor load_fid_images(const std::string& data, int64_t max_images = 0);
@@ -24,8 +25,13 @@ torch::Tensor load_fid_images(const std::string& data, int64_t max_images = 0);
 FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t batch = 250,
                             const std::string& label = "features");
 
-// Images of `net` for the seeds exactly as `edm generate` makes them,
-// streamed into statistics without being written.
+// Images of `net` for each batch of seeds exactly as `edm generate` makes
+// them, streamed into the detector's features without being written. One
+// rank's share of a multi-process run; FeatureAccumulator::reduce joins them.
+FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::vector<std::vector<uint64_t>>& batches,
+                                      const GenerateOptions& options, bool show_progress = true);
+
+// The same for one process: the seeds in batches of `batch`, as statistics.
 FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
                              const GenerateOptions& options, int64_t batch = 64);
 

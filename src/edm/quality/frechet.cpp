@@ -1,5 +1,7 @@
 #include "edm/quality/frechet.h"
 
+#include <cmath>
+
 #include "edm/core/error.h"
 #include "edm/io/safetensors.h"
 
@@ -16,6 +18,15 @@ void FeatureAccumulator::add(const torch::Tensor& features) {
   sum_ += x.sum(0);
   outer_ += x.t().mm(x);
   count_ += x.size(0);
+}
+
+void FeatureAccumulator::reduce(const std::function<void(torch::Tensor&)>& sum_across) {
+  if (!sum_.defined()) throw Error("no feature vectors to join (fewer images than processes?)");
+  auto n = torch::tensor({static_cast<double>(count_)}, torch::kFloat64);
+  sum_across(sum_);
+  sum_across(outer_);
+  sum_across(n);
+  count_ = static_cast<int64_t>(std::llround(n.item<double>()));
 }
 
 FeatureStats FeatureAccumulator::finish() const {

@@ -4,6 +4,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 namespace edm {
@@ -20,6 +21,10 @@ class FeatureAccumulator {
  public:
   void add(const torch::Tensor& features);  // [N,F]
   int64_t count() const { return count_; }
+  // Joins the accumulators of several processes: `sum_across` sums a tensor
+  // over them in place (e.g. World::all_reduce_sum). Every process must have
+  // added at least one feature vector.
+  void reduce(const std::function<void(torch::Tensor&)>& sum_across);
   // Throws edm::Error with fewer than two feature vectors.
   FeatureStats finish() const;
 
