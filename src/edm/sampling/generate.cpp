@@ -13,14 +13,7 @@ std::string resolve_sampler(const GenerateOptions& o) {
 
 void check_generate_options(const Denoiser& net, const GenerateOptions& o) {
   validate(o.sampler_options);
-  const auto name = resolve_sampler(o);
-  bool known = false;
-  for (const auto& n : sampler_names()) known = known || n == name;
-  if (!known) {
-    std::string all;
-    for (const auto& n : sampler_names()) all += (all.empty() ? "" : ", ") + n;
-    throw UsageError("unknown sampler '" + name + "' (" + all + ")");
-  }
+  check_sampler_name(resolve_sampler(o));
   if (o.class_idx) {
     if (net.label_dim() == 0) throw UsageError("--class given but the model is unconditional");
     if (*o.class_idx < 0 || *o.class_idx >= net.label_dim())

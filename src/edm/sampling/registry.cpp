@@ -9,6 +9,14 @@ const std::vector<std::string>& sampler_names() {
   return names;
 }
 
+void check_sampler_name(const std::string& name) {
+  for (const auto& n : sampler_names())
+    if (n == name) return;
+  std::string all;
+  for (const auto& n : sampler_names()) all += (all.empty() ? "" : ", ") + n;
+  throw UsageError("unknown sampler '" + name + "' (" + all + ")");
+}
+
 torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,
                           const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
                           const StepFn& on_step) {
@@ -24,9 +32,8 @@ torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::T
   if (name == "langevin") return langevin_sampler(net, latents, class_labels, randn_like, o, on_step);
   if (name == "dpmpp2m") return dpmpp_sampler(net, latents, class_labels, o, 2, on_step);
   if (name == "dpmpp3m") return dpmpp_sampler(net, latents, class_labels, o, 3, on_step);
-  std::string all;
-  for (const auto& n : sampler_names()) all += (all.empty() ? "" : ", ") + n;
-  throw UsageError("unknown sampler '" + name + "' (" + all + ")");
+  check_sampler_name(name);
+  throw UsageError("sampler '" + name + "' is listed but not dispatched");
 }
 
 int64_t sampler_nfe(const std::string& name, const SamplerOptions& o) {

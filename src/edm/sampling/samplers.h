@@ -33,6 +33,8 @@ torch::Tensor dpmpp_sampler(Denoiser& net, const torch::Tensor& latents, const t
 // Every sampler by name: edm, ablation, ddim, ddpm, euler_maruyama, langevin,
 // dpmpp2m, dpmpp3m.
 const std::vector<std::string>& sampler_names();
+// Throws edm::UsageError listing the names when `name` is none of them.
+void check_sampler_name(const std::string& name);
 torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,
                           const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
                           const StepFn& on_step = {});
