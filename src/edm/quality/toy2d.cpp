@@ -11,7 +11,7 @@
 
 namespace edm {
 
-namespace nn = torch::nn;
+namespace tnn = torch::nn;  // edm::nn is the library's networks
 
 namespace {
 
@@ -52,19 +52,19 @@ torch::Tensor toy2d_data(const std::string& name, int64_t n, uint64_t seed) {
 namespace {
 
 // F_theta: an MLP on (c_in x, Fourier features of c_noise).
-struct ToyMlpImpl : nn::Module {
+struct ToyMlpImpl : tnn::Module {
   explicit ToyMlpImpl(int64_t hidden) {
     freqs = register_buffer("freqs", torch::arange(1, 9, torch::kFloat32));
-    net = register_module("net",
-                          nn::Sequential(nn::Linear(2 + 16, hidden), nn::SiLU(), nn::Linear(hidden, hidden), nn::SiLU(),
-                                         nn::Linear(hidden, hidden), nn::SiLU(), nn::Linear(hidden, 2)));
+    net = register_module(
+        "net", tnn::Sequential(tnn::Linear(2 + 16, hidden), tnn::SiLU(), tnn::Linear(hidden, hidden), tnn::SiLU(),
+                               tnn::Linear(hidden, hidden), tnn::SiLU(), tnn::Linear(hidden, 2)));
   }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) {
     auto ang = c_noise.unsqueeze(1) * freqs;
     return net->forward(torch::cat({x, torch::sin(ang), torch::cos(ang)}, 1));
   }
   torch::Tensor freqs;
-  nn::Sequential net{nullptr};
+  tnn::Sequential net{nullptr};
 };
 TORCH_MODULE(ToyMlp);
 
