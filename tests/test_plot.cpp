@@ -95,6 +95,29 @@ TEST(PlotTest, ScatterAndRow) {
   EXPECT_GT(count_color(img, {160, 0, 160}), 2 * 20);
 }
 
+// Black pixels of a canvas as a bool mask [H,W].
+torch::Tensor ink(const plot::Canvas& c) { return c.hwc().to(torch::kInt32).sum(2) < 3 * 128; }
+
+TEST(PlotTest, TextDrawsEveryStrokeOfEveryGlyph) {
+  // The slashed "0" of stb_easy_font: its right side is the column x = 3, rows 1-5.
+  plot::Canvas zero(8, 10);
+  zero.text(0, 0, "0", plot::kBlack, 1);
+  auto z = ink(zero);
+  for (int y = 1; y <= 5; ++y) EXPECT_TRUE(z[y][3].item<bool>()) << "row " << y << " of the 0 is open on the right";
+  EXPECT_EQ(z.slice(1, 4).sum().item<int64_t>(), 0);
+  // A string looks like its characters drawn one by one at their advances
+  // (each character alone has room for its strokes; a long string must too).
+  for (const std::string s : {"20", "0123456789", "1e-05 2.5e+03 X@%#&$WM", "-0.0080"}) {
+    const int scale = 2, w = plot::Canvas::text_width(s, scale) + 4, h = plot::Canvas::text_height(scale) + 4;
+    plot::Canvas whole(w, h), parts(w, h);
+    whole.text(1, 1, s, plot::kBlack, scale);
+    for (size_t i = 0; i < s.size(); ++i)
+      parts.text(1 + plot::Canvas::text_width(s.substr(0, i), scale), 1, s.substr(i, 1), plot::kBlack, scale);
+    EXPECT_TRUE(torch::equal(ink(whole), ink(parts))) << s;
+    EXPECT_GT(ink(whole).sum().item<int64_t>(), 0) << s;
+  }
+}
+
 TEST(PlotTest, BadInputsAreClearErrors) {
   plot::Plot p;
   EXPECT_THROW(p.add_series("x", {1, 2}, {1}), Error);

@@ -1,9 +1,11 @@
 #include <cmath>
 
 #include "edm/core/error.h"
+#include "edm/core/rng.h"
 #include "edm/io/image.h"
 #include "edm/quality/toy1d.h"
 #include "edm/quality/toy2d.h"
+#include "edm/train/loss.h"
 #include "testing.h"
 
 namespace {
@@ -71,6 +73,28 @@ TEST(ToyTest, CommandsWritePictures) {
   EXPECT_EQ(read_image(dir / "s.png").size(0), 3);
   r = test::run_edm("toy 2d --data circles --out '" + (dir / "c.png") + "'");
   EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST(ToyTest, TrainingDrawsNoiseLevelsFromItsOwnGenerator) {
+  // The toy draws sigma ~ p_train from its seeded generator, leaving the default one alone.
+  LossConfig c;
+  torch::manual_seed(11);
+  auto expected = torch::randn({4});
+  torch::manual_seed(11);
+  auto a = sample_sigma(c, 256, torch::kCPU, seed_generator(7));
+  EXPECT_TRUE(torch::equal(torch::randn({4}), expected));
+  EXPECT_TRUE(torch::equal(a, sample_sigma(c, 256, torch::kCPU, seed_generator(7))));
+  EXPECT_FALSE(torch::equal(a, sample_sigma(c, 256, torch::kCPU, seed_generator(8))));
+  EXPECT_NEAR(a.log().mean().item<double>(), c.P_mean, 0.25);  // ln sigma ~ N(-1.2, 1.2^2)
+  // Same seed, same model.
+  auto data = toy2d_data("moons", 500, 0);
+  Toy2dOptions o;
+  o.steps = 20, o.batch = 64, o.hidden = 16;
+  double l1 = 0, l2 = 0;
+  train_toy2d(data, o, &l1);
+  torch::randn({100});
+  train_toy2d(data, o, &l2);
+  EXPECT_EQ(l1, l2);
 }
 
 TEST(ToyTest, TwoDimensionalModelLearnsTheData) {

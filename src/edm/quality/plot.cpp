@@ -104,8 +104,15 @@ std::string printable(const std::string& s) {
 
 void Canvas::text(double x, double y, const std::string& s, Color c, int scale, bool vertical) {
   std::string t = printable(s);
-  std::vector<char> buffer(t.size() * 300 + 64);
-  int quads = stb_easy_font_print(0, 0, t.data(), nullptr, buffer.data(), static_cast<int>(buffer.size()));
+  // stb_easy_font silently drops the quads that do not fit the buffer (a slashed
+  // "0" takes 6 quads, 384 bytes), so grow it until one quad's room is left over.
+  std::vector<char> buffer(t.size() * 384 + 64);
+  int quads = 0;
+  for (;;) {
+    quads = stb_easy_font_print(0, 0, t.data(), nullptr, buffer.data(), static_cast<int>(buffer.size()));
+    if (static_cast<size_t>(quads + 1) * 64 <= buffer.size()) break;
+    buffer.resize(buffer.size() * 2);
+  }
   for (int q = 0; q < quads; ++q) {
     const float* v = reinterpret_cast<const float*>(buffer.data() + q * 64);
     // Vertices 0 and 2 are opposite corners of the quad (16 bytes per vertex).

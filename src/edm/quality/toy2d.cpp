@@ -6,10 +6,12 @@
 #include "edm/core/progress.h"
 #include "edm/core/rng.h"
 #include "edm/sampling/sampler.h"
+#include "edm/train/adam.h"
+#include "edm/train/loss.h"
 
 namespace edm {
 
-namespace nn = torch::nn;
+namespace tnn = torch::nn;  // edm::nn is the library's networks
 
 namespace {
 
@@ -50,23 +52,24 @@ torch::Tensor toy2d_data(const std::string& name, int64_t n, uint64_t seed) {
 namespace {
 
 // F_theta: an MLP on (c_in x, Fourier features of c_noise).
-struct ToyMlpImpl : nn::Module {
+struct ToyMlpImpl : tnn::Module {
   explicit ToyMlpImpl(int64_t hidden) {
     freqs = register_buffer("freqs", torch::arange(1, 9, torch::kFloat32));
-    net = register_module("net",
-                          nn::Sequential(nn::Linear(2 + 16, hidden), nn::SiLU(), nn::Linear(hidden, hidden), nn::SiLU(),
-                                         nn::Linear(hidden, hidden), nn::SiLU(), nn::Linear(hidden, 2)));
+    net = register_module(
+        "net", tnn::Sequential(tnn::Linear(2 + 16, hidden), tnn::SiLU(), tnn::Linear(hidden, hidden), tnn::SiLU(),
+                               tnn::Linear(hidden, hidden), tnn::SiLU(), tnn::Linear(hidden, 2)));
   }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) {
     auto ang = c_noise.unsqueeze(1) * freqs;
     return net->forward(torch::cat({x, torch::sin(ang), torch::cos(ang)}, 1));
   }
   torch::Tensor freqs;
-  nn::Sequential net{nullptr};
+  tnn::Sequential net{nullptr};
 };
 TORCH_MODULE(ToyMlp);
 
 // EDM preconditioning (paper Table 1): D = c_skip x + c_out F(c_in x; c_noise).
+// Written out here because nn::EDMPrecond wraps only image networks [N,C,H,W].
 torch::Tensor precond(ToyMlp& f, const torch::Tensor& x, const torch::Tensor& sigma) {
   auto s = sigma.view({-1, 1});
   auto c_skip = kSigmaData * kSigmaData / (s * s + kSigmaData * kSigmaData);
@@ -101,23 +104,25 @@ std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOpti
   torch::manual_seed(o.seed);
   auto gen = seed_generator(o.seed + 1);
   ToyMlp f(o.hidden);
-  torch::optim::Adam opt(f->parameters(), torch::optim::AdamOptions(o.lr));
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (const auto& p : f->named_parameters()) params.emplace_back(p.key(), p.value());
+  Adam opt(params);
+  // The loss of `edm train` (EDM p_train and lambda), on points instead of images.
+  LossConfig loss_cfg = LossConfig::for_precond("edm");
+  loss_cfg.sigma_data = kSigmaData;
   Progress progress("train toy", o.steps);
   double ema_loss = 0;
   for (int64_t step = 0; step < o.steps; ++step) {
-    // A gentle decay in the last third sharpens the fit.
-    double lr = o.lr * (step < o.steps * 2 / 3 ? 1.0 : 0.2);
-    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
     auto idx = torch::randint(data.size(0), {o.batch}, gen, torch::kInt64);
     auto y = data.index_select(0, idx);
-    // EDM loss: ln sigma ~ N(P_mean, P_std^2), weight lambda = 1 / c_out^2.
-    auto sigma = (torch::randn({o.batch}, gen, torch::kFloat32) * 1.2 - 1.2).exp();
-    auto n = torch::randn({o.batch, 2}, gen, torch::kFloat32) * sigma.view({-1, 1});
-    auto weight = (sigma * sigma + kSigmaData * kSigmaData) / (sigma * kSigmaData).square();
-    auto loss = (weight.view({-1, 1}) * (precond(f, y + n, sigma) - y).square()).sum(1).mean();
-    opt.zero_grad();
+    auto sigma = sample_sigma(loss_cfg, o.batch, torch::kCPU, gen).view({-1, 1});
+    auto n = torch::randn({o.batch, 2}, gen, torch::kFloat32) * sigma;
+    auto loss = (loss_weight(loss_cfg, sigma) * (precond(f, y + n, sigma.view({-1})) - y).square()).sum(1).mean();
+    for (auto& p : f->parameters()) p.mutable_grad() = torch::Tensor();
     loss.backward();
-    opt.step();
+    // No lr ramp-up (a few thousand steps from scratch do not need one); a
+    // step down in the last third sharpens the fit.
+    opt.step(o.lr * (step < o.steps * 2 / 3 ? 1.0 : 0.2));
     ema_loss = step == 0 ? loss.item<double>() : 0.98 * ema_loss + 0.02 * loss.item<double>();
     if (step % 50 == 0 || step + 1 == o.steps) progress.update(step + 1, "loss " + std::to_string(ema_loss));
   }

@@ -13,14 +13,14 @@ LossConfig LossConfig::for_precond(const std::string& precond) {
   return c;
 }
 
-torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device) {
+torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device, c10::optional<at::Generator> gen) {
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   if (c.kind == "vp") {
-    auto t = 1 + torch::rand({n, 1, 1, 1}, opts) * (c.epsilon_t - 1);
+    auto t = 1 + torch::rand({n, 1, 1, 1}, gen, opts) * (c.epsilon_t - 1);
     return ((0.5 * c.beta_d * t.square() + c.beta_min * t).exp() - 1).sqrt();
   }
-  if (c.kind == "ve") return c.sigma_min * torch::pow(c.sigma_max / c.sigma_min, torch::rand({n, 1, 1, 1}, opts));
-  return (torch::randn({n, 1, 1, 1}, opts) * c.P_std + c.P_mean).exp();
+  if (c.kind == "ve") return c.sigma_min * torch::pow(c.sigma_max / c.sigma_min, torch::rand({n, 1, 1, 1}, gen, opts));
+  return (torch::randn({n, 1, 1, 1}, gen, opts) * c.P_std + c.P_mean).exp();
 }
 
 torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma) {

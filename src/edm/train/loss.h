@@ -20,8 +20,10 @@ struct LossConfig {
   static LossConfig for_precond(const std::string& precond);
 };
 
-// sigma ~ p_train, shape [n,1,1,1] float32, from the default generator.
-torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device);
+// sigma ~ p_train, shape [n,1,1,1] float32, from `gen` (a generator on
+// `device`) or else the default generator.
+torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device,
+                           c10::optional<at::Generator> gen = c10::nullopt);
 // lambda(sigma).
 torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma);
 
