@@ -130,34 +130,6 @@ World World::from_env(torch::Device device, std::chrono::milliseconds timeout) {
 #endif
 }
 
-void World::all_reduce_mean(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) const {
-  if (!distributed() || tensors.empty()) return;
-  // Flatten consecutive tensors of one dtype into buckets: few, large messages.
-  size_t i = 0;
-  while (i < tensors.size()) {
-    std::vector<torch::Tensor> group;
-    int64_t bytes = 0;
-    auto dtype = tensors[i].scalar_type();
-    while (i < tensors.size() && tensors[i].scalar_type() == dtype && (group.empty() || bytes < bucket_bytes)) {
-      group.push_back(tensors[i]);
-      bytes += tensors[i].numel() * tensors[i].element_size();
-      ++i;
-    }
-    std::vector<torch::Tensor> flat{torch::cat([&] {
-      std::vector<torch::Tensor> views;
-      for (const auto& t : group) views.push_back(t.reshape({-1}));
-      return views;
-    }())};
-    coll_->all_reduce_sum(flat);
-    flat[0].div_(size_);
-    int64_t offset = 0;
-    for (auto& t : group) {
-      t.copy_(flat[0].narrow(0, offset, t.numel()).view_as(t));
-      offset += t.numel();
-    }
-  }
-}
-
 void World::broadcast_from_main(const std::vector<torch::Tensor>& tensors) const {
   if (!distributed()) return;
   for (const auto& t : tensors) {

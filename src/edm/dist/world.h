@@ -38,9 +38,6 @@ class World {
   bool distributed() const { return size_ > 1; }
   torch::Device device() const { return device_; }
 
-  // Sums across ranks then divides by the world size, in buckets of about
-  // `bucket_bytes` so that large models need few collective calls.
-  void all_reduce_mean(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes = 25 << 20) const;
   // Makes every rank hold rank 0's values.
   void broadcast_from_main(const std::vector<torch::Tensor>& tensors) const;
   double all_reduce_mean(double value) const;

@@ -6,7 +6,6 @@
 #include "edm/core/error.h"
 #include "edm/core/progress.h"
 #include "edm/data/dataset.h"
-#include "edm/data/idx.h"
 #include "edm/io/image.h"
 
 namespace edm {
@@ -45,19 +44,10 @@ torch::Tensor load_folder(const std::string& dir, int64_t max_images) {
 }  // namespace
 
 torch::Tensor load_fid_images(const std::string& data, int64_t max_images) {
-  torch::Tensor images;
-  if (data == "fashion-mnist" || data == "fashion-mnist:train")
-    images = load_fashion_mnist("train").images;
-  else if (data == "fashion-mnist:test" || data == "fashion-mnist:t10k")
-    images = load_fashion_mnist("t10k").images;
-  else if (fs::is_directory(data))
-    return load_folder(data, max_images);
-  else if (fs::path(data).extension() == ".zip" && fs::exists(data))
-    images = load_dataset(data).images;  // the training data layout (dataset_tool.py zips)
-  else if (fs::exists(data))
-    throw Error(data + ": expected fashion-mnist, fashion-mnist:test, a folder or a .zip of images");
-  else
-    throw Error("dataset not found: " + data);
+  // Folders are searched recursively (`generate --subdirs` output); the
+  // built-in data set and zips load as the training data does.
+  if (fs::is_directory(data)) return load_folder(data, max_images);
+  auto images = load_dataset(data == "fashion-mnist:t10k" ? "fashion-mnist:test" : data).images;
   if (max_images > 0 && images.size(0) > max_images) images = images.slice(0, 0, max_images);
   return images;
 }
