@@ -85,13 +85,4 @@ FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::v
   return acc;
 }
 
-FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
-                             const GenerateOptions& options, int64_t batch) {
-  if (seeds.size() < 2) throw UsageError("need at least 2 seeds for FID statistics");
-  std::vector<std::vector<uint64_t>> batches;
-  for (size_t i = 0; i < seeds.size(); i += batch)
-    batches.emplace_back(seeds.begin() + i, seeds.begin() + std::min(seeds.size(), i + batch));
-  return generated_features(det, net, batches, options).finish();
-}
-
 }  // namespace edm

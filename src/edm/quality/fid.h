@@ -31,8 +31,4 @@ FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t 
 FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::vector<std::vector<uint64_t>>& batches,
                                       const GenerateOptions& options, bool show_progress = true);
 
-// The same for one process: the seeds in batches of `batch`, as statistics.
-FeatureStats generated_stats(Detector& det, Denoiser& net, const std::vector<uint64_t>& seeds,
-                             const GenerateOptions& options, int64_t batch = 64);
-
 }  // namespace edm
