@@ -12,7 +12,7 @@
 #include "edm/core/rng.h"
 #include "edm/core/runtime.h"
 #include "edm/data/idx.h"
-#include "edm/quality/plot.h"
+#include "edm/viz/plot.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/sampling/samplers.h"
 

@@ -7,9 +7,9 @@
 #include "edm/core/error.h"
 #include "edm/data/idx.h"
 #include "edm/io/safetensors.h"
-#include "edm/quality/detector.h"
-#include "edm/quality/detector_train.h"
-#include "edm/quality/fmnist_cnn.h"
+#include "edm/eval/detector.h"
+#include "edm/eval/detector_train.h"
+#include "edm/eval/fmnist_cnn.h"
 #include "testing.h"
 
 namespace {

@@ -68,6 +68,7 @@ TEST(DistTrain, TwoProcessesEqualOneWithTheSameGlobalBatch) {
   int n = 0;
   double worst = weight_difference(one, two, &n);
   EXPECT_GT(n, 10);
+  // Weights are of order 0.1-1 here; the ranks sum gradients in another order.
   EXPECT_LT(worst, 1e-5);
   std::cout << "max |w_1proc - w_2proc| after 4 steps: " << worst << "\n";
   double worst_accum = weight_difference(one, accum, &n);

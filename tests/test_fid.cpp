@@ -6,9 +6,9 @@
 #include "edm/core/error.h"
 #include "edm/data/idx.h"
 #include "edm/io/image.h"
-#include "edm/quality/detector.h"
-#include "edm/quality/fid.h"
-#include "edm/quality/sample_grid.h"
+#include "edm/eval/detector.h"
+#include "edm/eval/fid.h"
+#include "edm/viz/sample_grid.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "testing.h"
 

@@ -1,6 +1,6 @@
 #include "edm/core/error.h"
 #include "edm/io/safetensors.h"
-#include "edm/quality/frechet.h"
+#include "edm/eval/frechet.h"
 #include "testing.h"
 
 namespace {

@@ -123,7 +123,8 @@ TEST_F(ModelFileNn, SaveLoadRoundTripOfReferenceFile) {
   for (const auto& name : file.names()) EXPECT_TRUE(torch::equal(copy.get(name), file.get(name))) << name;
   TensorFile io(test::reference(kCase + ".io.safetensors"));
   auto D = load_denoiser(path, torch::kCPU)->denoise(io.get("input.x"), io.get("input.sigma"));
-  EXPECT_TRUE(torch::equal(D, io.get("output.D")) || test::max_abs_diff(D, io.get("output.D")) < 1e-5);
+  // Float32 summation order only (seen: 7.8e-7 relative to max |D| = 36.5).
+  EXPECT_LT(test::rel_diff(D, io.get("output.D")), 1e-5);
 }
 
 TEST_F(ModelFileNn, SaveLoadRoundTripOfFreshNetwork) {

@@ -2,8 +2,8 @@
 
 #include "edm/core/error.h"
 #include "edm/io/image.h"
-#include "edm/quality/loss_curve.h"
-#include "edm/quality/plot.h"
+#include "edm/viz/loss_curve.h"
+#include "edm/viz/plot.h"
 #include "testing.h"
 
 namespace {
@@ -32,7 +32,7 @@ TEST(PlotTest, TicksAreNiceAndCoverTheRange) {
 
 TEST(PlotTest, LinePlotDrawsSeriesInTheirColours) {
   test::TempDir dir;
-  plot::LinePlot p;
+  plot::Plot p;
   plot::Color red{220, 20, 20}, blue{20, 20, 220};
   p.title("loss").xlabel("NFE").ylabel("FD").log_x().log_y();
   p.add_series("a", {1, 10, 100}, {100, 10, 1}, red);
@@ -52,7 +52,7 @@ TEST(PlotTest, LinePlotDrawsSeriesInTheirColours) {
 
 TEST(PlotTest, HeatMapFillsAxesAndCurvesGoOnTop) {
   test::TempDir dir;
-  plot::HeatMap p;
+  plot::Plot p;
   auto v = torch::linspace(0, 1, 50).view({50, 1}).expand({50, 80}).contiguous();  // grows with y
   p.heatmap(v, 0, 1, -2, 2).add_series("", {0, 1}, {0, 0}, plot::kWhite, 3);
   auto c = p.render();
@@ -84,7 +84,7 @@ TEST(PlotTest, HeatMapFillsAxesAndCurvesGoOnTop) {
 
 TEST(PlotTest, ScatterAndRow) {
   test::TempDir dir;
-  plot::ScatterPlot a, b;
+  plot::Plot a, b;
   a.add_points("data", {0, 1, 2}, {0, 1, 0}, plot::Color{0, 160, 0}, 4);
   b.add_points("samples", {0, 1}, {1, 0}, plot::Color{160, 0, 160}, 4).size(400, 300);
   plot::save_row(dir / "row.png", {a, b});

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -57,6 +58,12 @@ inline CommandResult run_edm(const std::string& args) {
 
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// max |a - ref| over the magnitude of ref (max |ref|): an error bound that
+// holds whatever the scale of the output and the SIMD width of the CPU.
+inline double rel_diff(const torch::Tensor& a, const torch::Tensor& ref) {
+  return max_abs_diff(a, ref) / std::max(ref.to(torch::kFloat64).abs().max().item<double>(), 1e-300);
 }
 
 }  // namespace edm::test

@@ -9,9 +9,9 @@
 #include "edm/core/runtime.h"
 #include "edm/dist/world.h"
 #include "edm/model/model_file.h"
-#include "edm/quality/detector.h"
-#include "edm/quality/detector_train.h"
-#include "edm/quality/fid.h"
+#include "edm/eval/detector.h"
+#include "edm/eval/detector_train.h"
+#include "edm/eval/fid.h"
 #include "sampler_args.h"
 
 namespace edm::cli {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "edm/quality/plot.h"
+#include "edm/viz/plot.h"
 #include "edm/sampling/schedule.h"
 
 namespace edm {

@@ -151,7 +151,7 @@ plot::Plot toy2d_plot(const torch::Tensor& data, const torch::Tensor& samples, c
     return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
   };
   double lim = 1.15 * std::max(data.abs().max().item<double>(), 0.1);
-  plot::ScatterPlot p;
+  plot::Plot p;
   p.title(title).xlabel("x0").ylabel("x1").size(620, 600).xlim(-lim, lim).ylim(-lim, lim);
   p.add_points("data", vec(data.select(1, 0)), vec(data.select(1, 1)), plot::kGray.with_alpha(0.35f), 1.6);
   p.add_points("samples", vec(samples.select(1, 0)), vec(samples.select(1, 1)), plot::palette(3).with_alpha(0.8f), 1.8);

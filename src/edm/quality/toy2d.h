@@ -9,7 +9,7 @@
 #include <string>
 
 #include "edm/core/denoiser.h"
-#include "edm/quality/plot.h"
+#include "edm/viz/plot.h"
 
 namespace edm {
 

@@ -20,12 +20,12 @@
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/nn/presets.h"
-#include "edm/quality/loss_curve.h"
+#include "edm/viz/loss_curve.h"
 #include "edm/train/augment.h"
 #include "edm/train/ema.h"
 #include "edm/train/loader.h"
 #include "edm/train/loss.h"
-#include "edm/train/sample_grid.h"
+#include "edm/viz/sample_grid.h"
 #include "edm/train/state.h"
 
 namespace edm {

@@ -1,4 +1,4 @@
-#include "edm/quality/fmnist_cnn.h"
+#include "edm/eval/fmnist_cnn.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "edm/quality/fid.h"
+#include "edm/eval/fid.h"
 
 #include <algorithm>
 #include <filesystem>

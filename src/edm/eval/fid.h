@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "edm/core/denoiser.h"
-#include "edm/quality/detector.h"
-#include "edm/quality/frechet.h"
+#include "edm/eval/detector.h"
+#include "edm/eval/frechet.h"
 #include "edm/sampling/generate.h"
 
 namespace edm {

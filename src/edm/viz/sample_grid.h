@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edm/core/denoiser.h"
 #include "edm/sampling/generate.h"
@@ -15,7 +16,10 @@ namespace edm {
 // images, row c of class c with seeds first_seed + c*per_row + j.
 // Unconditional: per_row x per_row images from seeds first_seed.. .
 torch::Tensor sample_grid(Denoiser& net, int64_t per_row, uint64_t first_seed, GenerateOptions options = {});
-void save_sample_grid(const std::string& png_path, Denoiser& net, int64_t per_row, uint64_t first_seed,
-                      const GenerateOptions& options = {});
+
+// The grid of seeds 0.. with `steps` sampler steps, upscaled so that small
+// images can be seen, each row labelled with its class name when given.
+void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row, int64_t steps,
+                       const std::string& png_path);
 
 }  // namespace edm

@@ -1,4 +1,4 @@
-#include "edm/quality/frechet.h"
+#include "edm/eval/frechet.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "edm/quality/detector.h"
+#include "edm/eval/detector.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "edm/core/error.h"
-#include "edm/quality/fmnist_cnn.h"
+#include "edm/eval/fmnist_cnn.h"
 
 namespace edm {
 

@@ -1,4 +1,4 @@
-#include "edm/quality/plot.h"
+#include "edm/viz/plot.h"
 
 #include <algorithm>
 #include <cmath>

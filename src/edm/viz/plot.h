@@ -101,10 +101,6 @@ class Plot {
   int next_color_ = 0;
 };
 
-using LinePlot = Plot;
-using ScatterPlot = Plot;
-using HeatMap = Plot;
-
 // Several plots side by side in one PNG.
 void save_row(const std::string& path, const std::vector<Plot>& plots);
 

@@ -2,7 +2,7 @@
 #include <torch/script.h>
 
 #include "edm/core/error.h"
-#include "edm/quality/detector.h"
+#include "edm/eval/detector.h"
 
 namespace edm {
 

@@ -1,4 +1,4 @@
-#include "edm/quality/detector_train.h"
+#include "edm/eval/detector_train.h"
 
 #include <cstdio>
 
@@ -6,7 +6,7 @@
 #include "edm/core/progress.h"
 #include "edm/core/rng.h"
 #include "edm/data/idx.h"
-#include "edm/quality/fmnist_cnn.h"
+#include "edm/eval/fmnist_cnn.h"
 
 namespace edm {
 

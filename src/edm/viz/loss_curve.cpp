@@ -1,11 +1,11 @@
-#include "edm/quality/loss_curve.h"
+#include "edm/viz/loss_curve.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "edm/core/error.h"
-#include "edm/quality/plot.h"
+#include "edm/viz/plot.h"
 
 namespace edm {
 
@@ -49,7 +49,7 @@ void plot_loss_curve(const std::string& stats_jsonl_path, const std::string& png
   auto c = read_loss_curve(stats_jsonl_path);
   bool positive = true;
   for (double l : c.loss) positive = positive && l > 0;
-  plot::LinePlot p;
+  plot::Plot p;
   p.title("training loss").xlabel("kimg").ylabel("loss").log_y(positive);
   p.add_series(c.loss.size() > 20 ? "loss" : "", c.kimg, c.loss, plot::palette(0).with_alpha(0.35f), 1.5);
   if (c.loss.size() > 20) {

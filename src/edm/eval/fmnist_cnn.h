@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "edm/quality/detector.h"
+#include "edm/eval/detector.h"
 
 namespace edm {
 

@@ -1,0 +1,29 @@
+// A denoiser built around another object that knows the noise levels and
+// the data it works on (another denoiser, or a preconditioned network): it
+// answers everything but denoise() from that object. Guidance and the
+// sampling-side view of a network derive from it instead of forwarding the
+// same methods one by one.
+#pragma once
+#include <memory>
+
+#include "edm/core/denoiser.h"
+
+namespace edm {
+
+template <class Inner>
+class ForwardingDenoiser : public Denoiser {
+ public:
+  explicit ForwardingDenoiser(std::shared_ptr<Inner> inner) : inner_(std::move(inner)) {}
+
+  double sigma_min() const override { return inner_->sigma_min(); }
+  double sigma_max() const override { return inner_->sigma_max(); }
+  torch::Tensor round_sigma(const torch::Tensor& sigma) const override { return inner_->round_sigma(sigma); }
+  int64_t img_channels() const override { return inner_->img_channels(); }
+  int64_t img_resolution() const override { return inner_->img_resolution(); }
+  int64_t label_dim() const override { return inner_->label_dim(); }
+
+ protected:
+  std::shared_ptr<Inner> inner_;
+};
+
+}  // namespace edm
