@@ -22,8 +22,10 @@ MLPImpl::MLPImpl(const NetworkShape& s, const MLPOptions& o, const Build& build)
   freqs_ = register_buffer("freqs", torch::arange(1, kFreqs + 1, torch::kFloat32));
   // torch's default Linear initialisation (from the global generator).
   net_ = tnn::Sequential(tnn::Linear(s.in_channels + 2 * kFreqs, o.hidden), tnn::SiLU());
-  for (int64_t i = 1; i < o.num_layers; ++i)
-    net_->push_back(tnn::Linear(o.hidden, o.hidden)), net_->push_back(tnn::SiLU());
+  for (int64_t i = 1; i < o.num_layers; ++i) {
+    net_->push_back(tnn::Linear(o.hidden, o.hidden));
+    net_->push_back(tnn::SiLU());
+  }
   net_->push_back(tnn::Linear(o.hidden, s.out_channels));
   register_module("net", net_);
   to(build.device);
