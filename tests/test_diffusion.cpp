@@ -1,6 +1,7 @@
 // The diffusion formulas (src/edm/diffusion/) and the preconditioning of
 // non-image data: one home per formula, the same numbers for every user.
 #include <cmath>
+#include <tuple>
 
 #include "edm/core/error.h"
 #include "edm/core/rng.h"
