@@ -5,7 +5,7 @@
 
 #include "edm/nn/attention.h"
 #include "edm/nn/layers.h"
-#include "edm/nn/preconditioned.h"
+#include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
 #include "testing.h"
 
@@ -162,7 +162,7 @@ TEST(NnLayers, NetworkRunsInTheInputDtype) {
   // Layers cast their weights to the activations' dtype (the mechanism behind
   // fp16/bf16 on CUDA); float64 exercises the same path on the CPU.
   auto net = make_precond(preset_config("fmnist-s", "edm", 28, 1, 10, 0));
-  auto& model = dynamic_cast<Preconditioned&>(*net).model();
+  auto& model = net->model();
   model.eval();
   torch::NoGradGuard no_grad;
   auto x = torch::randn({2, 1, 28, 28});

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "edm/model/model_file.h"
-#include "edm/nn/preconditioned.h"
+#include "edm/nn/precond.h"
 #include "testing.h"
 
 namespace edm {
@@ -54,7 +54,7 @@ TEST(NnReferenceIddpm, GridMatchesStoredBuffer) {
   // The u grid we compute equals the reference's stored buffer `u`.
   TensorFile file(test::reference("adm_iddpm.model.safetensors"));
   auto net = nn::make_precond(read_model_config(file), nn::Build{torch::kCPU, false});
-  auto& iddpm = dynamic_cast<nn::iDDPMPrecond&>(*net);
+  auto& iddpm = dynamic_cast<const iDDPMPreconditioning&>(net->preconditioning());
   auto stored = file.get("u");
   EXPECT_LT(test::max_abs_diff(iddpm.u(), stored), 1e-6 * stored.max().item<double>());
   EXPECT_FLOAT_EQ(iddpm.sigma_min(), stored[999].item<float>());

@@ -4,6 +4,7 @@
 
 #include "edm/core/error.h"
 #include "edm/core/rng.h"
+#include "edm/diffusion/iddpm.h"
 #include "edm/sampling/discretization.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/sampling/sampler.h"

@@ -3,8 +3,8 @@
 #include "edm/core/error.h"
 #include "edm/core/rng.h"
 #include "edm/io/image.h"
-#include "edm/quality/toy1d.h"
-#include "edm/quality/toy2d.h"
+#include "edm/toy/toy1d.h"
+#include "edm/toy/toy2d.h"
 #include "edm/train/loss.h"
 #include "testing.h"
 

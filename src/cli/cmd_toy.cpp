@@ -7,8 +7,8 @@
 #include "common.h"
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
-#include "edm/quality/toy1d.h"
-#include "edm/quality/toy2d.h"
+#include "edm/toy/toy1d.h"
+#include "edm/toy/toy2d.h"
 
 namespace edm::cli {
 

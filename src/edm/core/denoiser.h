@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <vector>
 
 namespace edm {
 
@@ -13,7 +14,7 @@ class Denoiser {
  public:
   virtual ~Denoiser() = default;
 
-  // x: [N,C,H,W]; sigma: [N] (or a scalar tensor); class_labels: [N,label_dim]
+  // x: [N,C,H,W] (or [N, sample_shape...]); sigma: [N] (or a scalar tensor); class_labels: [N,label_dim]
   // one-hot (undefined when unconditional); augment_labels: [N,augment_dim]
   // (undefined means zeros). Returns D in x's dtype or wider.
   virtual torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
@@ -27,6 +28,8 @@ class Denoiser {
 
   virtual int64_t img_channels() const = 0;
   virtual int64_t img_resolution() const = 0;
+  // One sample's shape (x is [N, sample_shape...]); images by default.
+  virtual std::vector<int64_t> sample_shape() const { return {img_channels(), img_resolution(), img_resolution()}; }
   virtual int64_t label_dim() const { return 0; }
   virtual torch::Device device() const { return torch::kCPU; }
 };

@@ -1,18 +1,50 @@
-// edm.config "precond" name -> preconditioning class.
+// edm.config "precond" name -> its coefficients (with the reference's default
+// arguments) and default network type, around the shared PrecondImpl.
+#include <cmath>
+
 #include "edm/core/error.h"
-#include "edm/nn/preconditioned.h"
+#include "edm/nn/precond.h"
 
 namespace edm::nn {
+
+namespace {
+
+struct Choice {
+  std::shared_ptr<Preconditioning> pre;
+  std::string default_model;
+};
+
+Choice read_choice(const std::string& name, ConfigReader& r) {
+  if (name == "EDMPrecond") {
+    const double sigma_min = r.number("sigma_min", 0), sigma_max = r.number("sigma_max", INFINITY);
+    return {std::make_shared<EDMPreconditioning>(r.number("sigma_data", 0.5), sigma_min, sigma_max), "DhariwalUNet"};
+  }
+  if (name == "VPPrecond") {
+    const double beta_d = r.number("beta_d", 19.9), beta_min = r.number("beta_min", 0.1);
+    const double M = double(r.integer("M", 1000)), epsilon_t = r.number("epsilon_t", 1e-5);
+    return {std::make_shared<VPPreconditioning>(beta_d, beta_min, M, epsilon_t), "SongUNet"};
+  }
+  if (name == "VEPrecond") {
+    const double sigma_min = r.number("sigma_min", 0.02);
+    return {std::make_shared<VEPreconditioning>(sigma_min, r.number("sigma_max", 100)), "SongUNet"};
+  }
+  if (name == "iDDPMPrecond") {
+    const double C_1 = r.number("C_1", 0.001), C_2 = r.number("C_2", 0.008);
+    const int64_t M = r.integer("M", 1000);
+    if (M < 2) throw Error("edm.config: \"M\" must be at least 2");
+    return {std::make_shared<iDDPMPreconditioning>(C_1, C_2, M), "DhariwalUNet"};
+  }
+  throw Error("edm.config: unknown precond \"" + name + "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond)");
+}
+
+}  // namespace
 
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Build& build) {
   if (!config.is_object() || !config.contains("precond") || !config["precond"].is_string())
     throw Error("edm.config has no \"precond\" name");
-  const auto name = config["precond"].get<std::string>();
-  if (name == "EDMPrecond") return std::make_shared<EDMPrecond>(config, build);
-  if (name == "VPPrecond") return std::make_shared<VPPrecond>(config, build);
-  if (name == "VEPrecond") return std::make_shared<VEPrecond>(config, build);
-  if (name == "iDDPMPrecond") return std::make_shared<iDDPMPrecond>(config, build);
-  throw Error("edm.config: unknown precond \"" + name + "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond)");
+  ConfigReader r(config, "edm.config");
+  auto choice = read_choice(config["precond"].get<std::string>(), r);
+  return std::make_shared<PrecondImpl>(config, r, choice.pre, choice.default_model, build);
 }
 
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config) { return make_precond(config, Build{}); }

@@ -1,5 +1,7 @@
-// Preconditioning wrapped around the network F_theta (paper Table 1:
-// c_skip, c_out, c_in, c_noise), as a trainable module and as a denoiser.
+// Preconditioning wrapped around the network F_theta (paper Table 1):
+// D(x) = c_skip x + c_out F(c_in x; c_noise), as a trainable module and as a
+// denoiser. The coefficients are the only part that differs between EDM, VP,
+// VE and iDDPM (diffusion/preconditioning.h).
 #pragma once
 #include <torch/torch.h>
 
@@ -7,29 +9,46 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "edm/core/denoiser.h"
+#include "edm/diffusion/preconditioning.h"
 #include "edm/io/safetensors.h"
+#include "edm/nn/config_reader.h"
 #include "edm/nn/init.h"
+#include "edm/nn/network.h"
 
 namespace edm::nn {
 
 class PrecondImpl : public torch::nn::Module {
  public:
-  // D(x; sigma, class_labels, augment_labels); x [N,C,H,W] float32, sigma [N]
-  // or scalar. Undefined labels mean zeros. Returns float32 (reference:
-  // computed in the network's dtype, cast back to float32).
-  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma,
-                                const torch::Tensor& class_labels = {}, const torch::Tensor& augment_labels = {}) = 0;
-  virtual double sigma_min() const { return 0.0; }
-  virtual double sigma_max() const { return std::numeric_limits<double>::infinity(); }
-  virtual torch::Tensor round_sigma(const torch::Tensor& sigma) const { return sigma; }
+  // Reads the keys every preconditioning has from `r` (an edm.config reader
+  // that the caller has already asked for its preconditioning's own keys),
+  // builds the network `model` (default type `default_model`, output channels
+  // = data channels x pre->out_factor()) and rejects unknown keys.
+  PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::shared_ptr<Preconditioning> pre,
+              const std::string& default_model, const Build& build);
+
+  // D(x; sigma, class_labels, augment_labels); x [N, sample_shape...] float32,
+  // sigma [N] or scalar (broadcast as [N,1,...,1]). Undefined labels mean
+  // zeros. Returns float32 (reference: computed in the network's dtype, cast
+  // back to float32).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
+                        const torch::Tensor& augment_labels = {});
+  double sigma_min() const { return pre_->sigma_min(); }
+  double sigma_max() const { return pre_->sigma_max(); }
+  torch::Tensor round_sigma(const torch::Tensor& sigma) const { return pre_->round_sigma(sigma); }
+  const Preconditioning& preconditioning() const { return *pre_; }
+  NetworkImpl& model() { return *model_; }
 
   const nlohmann::json& config() const { return config_; }  // the edm.config
   int64_t img_resolution() const { return config_.value("img_resolution", 0); }
-  int64_t img_channels() const { return config_.value("img_channels", 0); }
+  int64_t img_channels() const { return sample_shape_.empty() ? 0 : sample_shape_[0]; }
   int64_t label_dim() const { return config_.value("label_dim", 0); }
   int64_t augment_dim() const { return config_.value("augment_dim", 0); }
+  // One sample's shape: [img_channels, img_resolution, img_resolution] for
+  // images, or the edm.config "sample_shape" (e.g. [2] for points in the plane).
+  const std::vector<int64_t>& sample_shape() const { return sample_shape_; }
 
   // The dtype the network runs in on `device`: float16 (edm.config use_fp16,
   // as the reference) or bfloat16 (use_bf16) on CUDA, float32 everywhere else
@@ -41,8 +60,11 @@ class PrecondImpl : public torch::nn::Module {
   void set_channels_last(bool on) { channels_last_ = on ? 1 : 0; }
   bool channels_last(torch::Device device) const;
 
- protected:
+ private:
   nlohmann::json config_;
+  std::shared_ptr<Preconditioning> pre_;
+  std::shared_ptr<NetworkImpl> model_;
+  std::vector<int64_t> sample_shape_;
   bool use_fp16_ = false, use_bf16_ = false;
   int channels_last_ = -1;  // -1: automatic
 };
@@ -65,7 +87,9 @@ void load_state_dict(PrecondImpl& net, const std::map<std::string, torch::Tensor
 // Writes the module's state_dict (reference key names) and its edm.config, atomically.
 void save_precond(const std::string& path, PrecondImpl& net);
 
-// A loaded model file as a sampling-side denoiser (eval mode, no grad).
+// A network as a sampling-side denoiser (eval mode, no grad, inputs moved to `device`).
+std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::Device device);
+// A loaded model file as a sampling-side denoiser.
 std::shared_ptr<Denoiser> load_denoiser(const TensorFile& file, const nlohmann::json& config, torch::Device device);
 
 }  // namespace edm::nn

@@ -24,6 +24,7 @@ class PrecondDenoiser : public Denoiser {
   torch::Tensor round_sigma(const torch::Tensor& sigma) const override { return net_->round_sigma(sigma); }
   int64_t img_channels() const override { return net_->img_channels(); }
   int64_t img_resolution() const override { return net_->img_resolution(); }
+  std::vector<int64_t> sample_shape() const override { return net_->sample_shape(); }
   int64_t label_dim() const override { return net_->label_dim(); }
   torch::Device device() const override { return device_; }
 
@@ -34,8 +35,12 @@ class PrecondDenoiser : public Denoiser {
 
 }  // namespace
 
+std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::Device device) {
+  return std::make_shared<PrecondDenoiser>(std::move(net), device);
+}
+
 std::shared_ptr<Denoiser> load_denoiser(const TensorFile& file, const nlohmann::json& config, torch::Device device) {
-  return std::make_shared<PrecondDenoiser>(load_precond(file, config, device), device);
+  return as_denoiser(load_precond(file, config, device), device);
 }
 
 }  // namespace edm::nn

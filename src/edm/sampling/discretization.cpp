@@ -3,7 +3,8 @@
 #include <cmath>
 
 #include "edm/core/error.h"
-#include "edm/sampling/schedule.h"
+#include "edm/diffusion/iddpm.h"
+#include "edm/diffusion/vp.h"
 
 namespace edm {
 
@@ -14,26 +15,6 @@ double fraction(int64_t i, int64_t n) { return n > 1 ? static_cast<double>(i) / 
 
 }  // namespace
 
-torch::Tensor iddpm_u_tensor(int64_t M, double C_1, double C_2, torch::ScalarType dtype) {
-  // Same tensor ops as the reference so that the rounding matches: alpha_bar
-  // in float32, the recursion in `dtype` (float64 in the sampler, float32 in
-  // the iDDPM preconditioning's buffer).
-  auto alpha_bar = [&](int64_t j) {
-    return (torch::tensor(j, torch::kInt64) * (0.5 * M_PI) / M / (C_2 + 1)).sin().pow(2);
-  };
-  auto u = torch::zeros({M + 1}, dtype);
-  for (int64_t j = M; j > 0; --j) {
-    auto ratio = (alpha_bar(j - 1) / alpha_bar(j)).clamp_min(C_1);
-    u[j - 1] = ((u[j].pow(2) + 1) / ratio - 1).sqrt();
-  }
-  return u;
-}
-
-std::vector<double> iddpm_u_grid(int64_t M, double C_1, double C_2) {
-  auto u = iddpm_u_tensor(M, C_1, C_2, torch::kFloat64).contiguous();
-  return std::vector<double>(u.data_ptr<double>(), u.data_ptr<double>() + u.numel());
-}
-
 std::vector<double> sigma_steps(const std::string& disc, int64_t n, double sigma_min, double sigma_max,
                                 const DiscretizationParams& p) {
   std::vector<double> out(n);
@@ -41,11 +22,8 @@ std::vector<double> sigma_steps(const std::string& disc, int64_t n, double sigma
     const double a = std::pow(sigma_max, 1 / p.rho), b = std::pow(sigma_min, 1 / p.rho);
     for (int64_t i = 0; i < n; ++i) out[i] = std::pow(a + fraction(i, n) * (b - a), p.rho);
   } else if (disc == "vp") {
-    const double beta_d = 2 *
-                          (std::log(sigma_min * sigma_min + 1) / p.epsilon_s - std::log(sigma_max * sigma_max + 1)) /
-                          (p.epsilon_s - 1);
-    const double beta_min = std::log(sigma_max * sigma_max + 1) - 0.5 * beta_d;
-    for (int64_t i = 0; i < n; ++i) out[i] = vp_sigma(1 + fraction(i, n) * (p.epsilon_s - 1), beta_d, beta_min);
+    const VPBeta b = vp_beta_fit(sigma_min, sigma_max, p.epsilon_s);
+    for (int64_t i = 0; i < n; ++i) out[i] = vp_sigma(1 + fraction(i, n) * (p.epsilon_s - 1), b.beta_d, b.beta_min);
   } else if (disc == "ve") {
     const double ratio = (sigma_min * sigma_min) / (sigma_max * sigma_max);
     for (int64_t i = 0; i < n; ++i) out[i] = std::sqrt((sigma_max * sigma_max) * std::pow(ratio, fraction(i, n)));

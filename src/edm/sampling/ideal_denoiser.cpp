@@ -9,7 +9,7 @@ namespace edm {
 
 IdealDenoiser::IdealDenoiser(torch::Tensor points, torch::Tensor labels, double std, int64_t label_dim, bool fast)
     : points_(points.to(torch::kFloat64)), labels_(labels), std_(std), label_dim_(label_dim), fast_(fast) {
-  if (points_.dim() != 4 || points_.size(0) < 1) throw Error("ideal denoiser: points must be [K,C,H,W] with K >= 1");
+  if (points_.dim() < 2 || points_.size(0) < 1) throw Error("ideal denoiser: points must be [K,...] with K >= 1");
   if (!(std >= 0) || !std::isfinite(std)) throw Error("ideal denoiser: std must be a finite non-negative number");
   flat_ = points_.reshape({points_.size(0), -1});
   sq_norms_ = flat_.square().sum(1);
@@ -72,7 +72,7 @@ std::shared_ptr<Denoiser> load_ideal_denoiser(const TensorFile& file, const nloh
   }
   if (!file.has("points")) throw Error(file.path() + ": ideal denoiser has no tensor 'points'");
   auto points = file.get("points");
-  if (points.dim() != 4) throw Error(file.path() + ": tensor 'points' must be [K,C,H,W]");
+  if (points.dim() < 2) throw Error(file.path() + ": tensor 'points' must be [K,C,H,W] or [K,...]");
   torch::Tensor labels;
   if (file.has("labels")) labels = file.get("labels");
   for (const auto& name : file.names())
@@ -89,7 +89,7 @@ void save_ideal_denoiser(const std::string& path, const torch::Tensor& points, c
                          double std) {
   nlohmann::json config = {{"precond", "ideal"},
                            {"std", std},
-                           {"img_resolution", points.size(2)},
+                           {"img_resolution", points.dim() > 2 ? points.size(2) : 0},
                            {"img_channels", points.size(1)},
                            {"label_dim", labels.defined() ? labels.max().item<int64_t>() + 1 : 0}};
   std::map<std::string, torch::Tensor> t = {{"points", points}};

@@ -13,7 +13,7 @@ namespace edm {
 
 class IdealDenoiser : public Denoiser {
  public:
-  // points [K,C,H,W]; labels [K] int64 or undefined; std >= 0. Squared
+  // points [K,C,H,W] (or any [K, sample_shape...]); labels [K] int64 or undefined; std >= 0. Squared
   // distances are direct differences (exact to rounding, what the reference
   // tests need) unless `fast`: |x|^2 - 2 x.y + |y|^2 by matrix products,
   // ~10x faster on large sets, with float64 cancellation error ~1e-13 |x|^2.
@@ -22,7 +22,8 @@ class IdealDenoiser : public Denoiser {
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
                         const torch::Tensor& augment_labels = {}) override;
   int64_t img_channels() const override { return points_.size(1); }
-  int64_t img_resolution() const override { return points_.size(2); }
+  int64_t img_resolution() const override { return points_.dim() > 2 ? points_.size(2) : 0; }
+  std::vector<int64_t> sample_shape() const override { return points_.sizes().slice(1).vec(); }
   int64_t label_dim() const override { return label_dim_; }
   torch::Device device() const override { return points_.device(); }
 
@@ -38,7 +39,8 @@ class IdealDenoiser : public Denoiser {
   torch::Tensor sq_norms_;  // |y_k|^2, for the fast distances
 };
 
-// {"precond": "ideal", "std": s} with tensors `points` [K,C,H,W] and optional `labels` [K].
+// {"precond": "ideal", "std": s} with tensors `points` [K,C,H,W] (or [K, ...])
+// and optional `labels` [K].
 std::shared_ptr<Denoiser> load_ideal_denoiser(const TensorFile& file, const nlohmann::json& config,
                                               torch::Device device);
 void save_ideal_denoiser(const std::string& path, const torch::Tensor& points, const torch::Tensor& labels, double std);

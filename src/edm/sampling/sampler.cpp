@@ -3,7 +3,8 @@
 #include <cmath>
 
 #include "edm/core/error.h"
-#include "edm/sampling/schedule.h"
+#include "edm/diffusion/schedule.h"
+#include "edm/diffusion/vp.h"
 
 namespace edm {
 
@@ -119,11 +120,8 @@ torch::Tensor ablation_sampler(Denoiser& net, const torch::Tensor& latents, cons
   const double sigma_max = std::min(o.sigma_max.value_or(default_sigma_max(o.discretization)), net.sigma_max());
 
   // The VP schedule is fitted to the sigma range actually used.
-  const double eps = p.epsilon_s;
-  const double vp_beta_d =
-      2 * (std::log(sigma_min * sigma_min + 1) / eps - std::log(sigma_max * sigma_max + 1)) / (eps - 1);
-  const double vp_beta_min = std::log(sigma_max * sigma_max + 1) - 0.5 * vp_beta_d;
-  const Schedule sch = Schedule::parse(o.schedule, vp_beta_d, vp_beta_min);
+  const VPBeta vp = vp_beta_fit(sigma_min, sigma_max, p.epsilon_s);
+  const Schedule sch = Schedule::parse(o.schedule, vp.beta_d, vp.beta_min);
   const Scaling sc = Scaling::parse(o.scaling);
   auto sigma = [&](double t) { return sch.sigma(t); };
   auto s = [&](double t) { return sc.s(t, sch); };

@@ -1,6 +1,7 @@
 #include "edm/train/loss.h"
 
 #include "edm/core/error.h"
+#include "edm/diffusion/vp.h"
 
 namespace edm {
 
@@ -17,7 +18,7 @@ torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device,
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   if (c.kind == "vp") {
     auto t = 1 + torch::rand({n, 1, 1, 1}, gen, opts) * (c.epsilon_t - 1);
-    return ((0.5 * c.beta_d * t.square() + c.beta_min * t).exp() - 1).sqrt();
+    return vp_sigma(t, c.beta_d, c.beta_min);
   }
   if (c.kind == "ve") return c.sigma_min * torch::pow(c.sigma_max / c.sigma_min, torch::rand({n, 1, 1, 1}, gen, opts));
   return (torch::randn({n, 1, 1, 1}, gen, opts) * c.P_std + c.P_mean).exp();
@@ -29,8 +30,11 @@ torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma) {
 }
 
 torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
-                             const torch::Tensor& augment_labels, const LossConfig& c, const torch::Tensor& sigma,
+                             const torch::Tensor& augment_labels, const LossConfig& c, const torch::Tensor& sigma_in,
                              const torch::Tensor& n) {
+  std::vector<int64_t> shape(images.dim(), 1);  // sigma as [N,1,...,1], like the images
+  shape[0] = -1;
+  auto sigma = sigma_in.reshape(shape);
   auto weight = loss_weight(c, sigma);
   auto D = net.forward(images + n * sigma, sigma.flatten(), labels, augment_labels);
   return weight * (D - images).square();

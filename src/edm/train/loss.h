@@ -28,9 +28,11 @@ torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device,
 torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma);
 
 // The per-pixel weighted loss lambda(sigma) |D(y + sigma n; sigma) - y|^2,
-// [N,C,H,W]. images y in [-1, 1]; labels one-hot or undefined; augment_labels
-// or undefined; sigma [N,1,1,1] drawn by sample_sigma and n standard normal
-// like y (drawn by the caller so that they can follow the global batch).
+// shaped like y ([N,C,H,W] images, or any [N,...] the network takes). images
+// y in [-1, 1]; labels one-hot or undefined; augment_labels or undefined;
+// sigma [N,1,1,1] drawn by sample_sigma (viewed as [N,1,...,1]) and n
+// standard normal like y (drawn by the caller so that they can follow the
+// global batch).
 torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
                              const torch::Tensor& augment_labels, const LossConfig& c, const torch::Tensor& sigma,
                              const torch::Tensor& n);

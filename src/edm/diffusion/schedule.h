@@ -1,5 +1,6 @@
 // Noise schedules sigma(t) and signal scalings s(t) (paper Table 1), with the
 // derivatives the ODE needs and the inverses that map noise levels to time.
+// Linear and VE are written here; the VP formulas live in vp.h.
 #pragma once
 #include <string>
 
@@ -22,8 +23,5 @@ struct Scaling {
   double s(double t, const Schedule& sch) const;
   double s_deriv(double t, const Schedule& sch) const;
 };
-
-// The VP schedule's sigma(t) for given beta_d, beta_min.
-double vp_sigma(double t, double beta_d, double beta_min);
 
 }  // namespace edm

@@ -1,11 +1,13 @@
 // 2-D toy data (two moons, a Gaussian mixture, a spiral) learnt in seconds by
-// a small MLP with EDM preconditioning and the EDM loss, then sampled with the
-// EDM sampler (Heun, EDM time steps): the whole method on a page.
+// a small MLP (nn/mlp.h) with EDM preconditioning and the EDM loss of `edm
+// train`, then sampled with the EDM sampler (Heun, EDM time steps): the whole
+// method on a page.
 #pragma once
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "edm/core/denoiser.h"
@@ -26,7 +28,12 @@ struct Toy2dOptions {
   uint64_t seed = 0;
 };
 
-// The MLP F_theta inside EDM preconditioning, as a denoiser over [N,2,1,1].
+// The edm.config of the toy model: EDMPrecond (sigma_data 0.5) around an MLP
+// of `hidden` units on points [N,2]; make_precond / save_precond take it like
+// any other model.
+nlohmann::json toy2d_config(int64_t hidden);
+
+// The trained toy model as a denoiser over points [N,2].
 std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOptions& o, double* final_loss = nullptr);
 
 // Samples [n,2] from a denoiser trained by train_toy2d.

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "edm/diffusion/schedule.h"
 #include "edm/viz/plot.h"
-#include "edm/sampling/schedule.h"
 
 namespace edm {
 

@@ -1,17 +1,16 @@
-#include "edm/quality/toy2d.h"
+#include "edm/toy/toy2d.h"
 
 #include <cmath>
 
 #include "edm/core/error.h"
 #include "edm/core/progress.h"
 #include "edm/core/rng.h"
+#include "edm/nn/precond.h"
 #include "edm/sampling/sampler.h"
 #include "edm/train/adam.h"
 #include "edm/train/loss.h"
 
 namespace edm {
-
-namespace tnn = torch::nn;  // edm::nn is the library's networks
 
 namespace {
 
@@ -49,63 +48,22 @@ torch::Tensor toy2d_data(const std::string& name, int64_t n, uint64_t seed) {
   return standardise(x);
 }
 
-namespace {
-
-// F_theta: an MLP on (c_in x, Fourier features of c_noise).
-struct ToyMlpImpl : tnn::Module {
-  explicit ToyMlpImpl(int64_t hidden) {
-    freqs = register_buffer("freqs", torch::arange(1, 9, torch::kFloat32));
-    net = register_module(
-        "net", tnn::Sequential(tnn::Linear(2 + 16, hidden), tnn::SiLU(), tnn::Linear(hidden, hidden), tnn::SiLU(),
-                               tnn::Linear(hidden, hidden), tnn::SiLU(), tnn::Linear(hidden, 2)));
-  }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise) {
-    auto ang = c_noise.unsqueeze(1) * freqs;
-    return net->forward(torch::cat({x, torch::sin(ang), torch::cos(ang)}, 1));
-  }
-  torch::Tensor freqs;
-  tnn::Sequential net{nullptr};
-};
-TORCH_MODULE(ToyMlp);
-
-// EDM preconditioning (paper Table 1): D = c_skip x + c_out F(c_in x; c_noise).
-// Written out here because nn::EDMPrecond wraps only image networks [N,C,H,W].
-torch::Tensor precond(ToyMlp& f, const torch::Tensor& x, const torch::Tensor& sigma) {
-  auto s = sigma.view({-1, 1});
-  auto c_skip = kSigmaData * kSigmaData / (s * s + kSigmaData * kSigmaData);
-  auto c_out = s * kSigmaData / (s * s + kSigmaData * kSigmaData).sqrt();
-  auto c_in = 1 / (kSigmaData * kSigmaData + s * s).sqrt();
-  auto c_noise = sigma.log() / 4;
-  return c_skip * x + c_out * f->forward(c_in * x, c_noise);
+nlohmann::json toy2d_config(int64_t hidden) {
+  return {{"precond", "EDMPrecond"},
+          {"sigma_data", kSigmaData},
+          {"sample_shape", nlohmann::json::array({2})},
+          {"model", {{"model_type", "MLP"}, {"hidden", hidden}}}};
 }
-
-class ToyDenoiser : public Denoiser {
- public:
-  explicit ToyDenoiser(ToyMlp f) : f_(std::move(f)) { f_->eval(); }
-  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor&,
-                        const torch::Tensor&) override {
-    torch::NoGradGuard no_grad;
-    auto flat = x.reshape({x.size(0), 2}).to(torch::kFloat32);
-    auto s = sigma.to(torch::kFloat32).reshape({-1}).expand({x.size(0)});
-    return precond(f_, flat, s).to(x.scalar_type()).view(x.sizes());
-  }
-  int64_t img_channels() const override { return 2; }
-  int64_t img_resolution() const override { return 1; }
-
- private:
-  ToyMlp f_;
-};
-
-}  // namespace
 
 std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOptions& o, double* final_loss) {
   if (o.steps < 1 || o.batch < 1 || o.hidden < 1 || !(o.lr > 0))
     throw UsageError("toy training options must be positive");
-  torch::manual_seed(o.seed);
+  torch::manual_seed(o.seed);  // the MLP's initial weights
   auto gen = seed_generator(o.seed + 1);
-  ToyMlp f(o.hidden);
+  auto net = nn::make_precond(toy2d_config(o.hidden));
+  net->train();
   std::vector<std::pair<std::string, torch::Tensor>> params;
-  for (const auto& p : f->named_parameters()) params.emplace_back(p.key(), p.value());
+  for (const auto& p : net->named_parameters()) params.emplace_back(p.key(), p.value());
   Adam opt(params);
   // The loss of `edm train` (EDM p_train and lambda), on points instead of images.
   LossConfig loss_cfg = LossConfig::for_precond("edm");
@@ -115,10 +73,10 @@ std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOpti
   for (int64_t step = 0; step < o.steps; ++step) {
     auto idx = torch::randint(data.size(0), {o.batch}, gen, torch::kInt64);
     auto y = data.index_select(0, idx);
-    auto sigma = sample_sigma(loss_cfg, o.batch, torch::kCPU, gen).view({-1, 1});
-    auto n = torch::randn({o.batch, 2}, gen, torch::kFloat32) * sigma;
-    auto loss = (loss_weight(loss_cfg, sigma) * (precond(f, y + n, sigma.view({-1})) - y).square()).sum(1).mean();
-    for (auto& p : f->parameters()) p.mutable_grad() = torch::Tensor();
+    auto sigma = sample_sigma(loss_cfg, o.batch, torch::kCPU, gen);
+    auto n = torch::randn({o.batch, 2}, gen, torch::kFloat32);
+    auto loss = diffusion_loss(*net, y, {}, {}, loss_cfg, sigma, n).sum(1).mean();
+    for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
     loss.backward();
     // No lr ramp-up (a few thousand steps from scratch do not need one); a
     // step down in the last third sharpens the fit.
@@ -128,12 +86,12 @@ std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOpti
   }
   progress.finish();
   if (final_loss) *final_loss = ema_loss;
-  return std::make_shared<ToyDenoiser>(f);
+  return nn::as_denoiser(net, torch::kCPU);
 }
 
 torch::Tensor sample_toy2d(Denoiser& net, int64_t n, int64_t steps, uint64_t seed) {
   auto gen = seed_generator(seed);
-  auto latents = torch::randn({n, 2, 1, 1}, gen, torch::kFloat64);
+  auto latents = torch::randn({n, 2}, gen, torch::kFloat64);
   SamplerOptions o;
   o.num_steps = steps;
   auto noise = [&](const torch::Tensor& x) { return torch::randn(x.sizes(), gen, torch::kFloat64); };

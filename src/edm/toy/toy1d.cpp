@@ -1,4 +1,4 @@
-#include "edm/quality/toy1d.h"
+#include "edm/toy/toy1d.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,14 +1,11 @@
-#include "edm/sampling/schedule.h"
+#include "edm/diffusion/schedule.h"
 
 #include <cmath>
 
 #include "edm/core/error.h"
+#include "edm/diffusion/vp.h"
 
 namespace edm {
-
-double vp_sigma(double t, double beta_d, double beta_min) {
-  return std::sqrt(std::pow(M_E, 0.5 * beta_d * (t * t) + beta_min * t) - 1);
-}
 
 Schedule Schedule::parse(const std::string& name, double beta_d, double beta_min) {
   Schedule s;
@@ -38,10 +35,8 @@ double Schedule::sigma(double t) const {
 
 double Schedule::sigma_deriv(double t) const {
   switch (kind) {
-    case Kind::VP: {
-      const double sig = sigma(t);
-      return 0.5 * (beta_min + beta_d * t) * (sig + 1 / sig);
-    }
+    case Kind::VP:
+      return vp_sigma_deriv(t, beta_d, beta_min);
     case Kind::VE:
       return 0.5 / std::sqrt(t);
     default:
@@ -52,7 +47,7 @@ double Schedule::sigma_deriv(double t) const {
 double Schedule::sigma_inv(double sig) const {
   switch (kind) {
     case Kind::VP:
-      return (std::sqrt(beta_min * beta_min + 2 * beta_d * std::log(sig * sig + 1)) - beta_min) / beta_d;
+      return vp_sigma_inv(sig, beta_d, beta_min);
     case Kind::VE:
       return sig * sig;
     default:

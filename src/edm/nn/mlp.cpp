@@ -1,0 +1,40 @@
+#include "edm/nn/mlp.h"
+
+#include "edm/core/error.h"
+
+namespace edm::nn {
+
+namespace tnn = torch::nn;
+
+MLPOptions MLPOptions::read(ConfigReader& r) {
+  MLPOptions o;
+  o.hidden = r.integer("hidden", o.hidden);
+  o.num_layers = r.integer("num_layers", o.num_layers);
+  return o;
+}
+
+MLPImpl::MLPImpl(const NetworkShape& s, const MLPOptions& o, const Build& build) {
+  if (s.img_resolution != 0 || s.in_channels < 1 || s.out_channels < 1)
+    throw Error("edm.config: an MLP takes points, \"sample_shape\": [D]");
+  if (s.label_dim || s.augment_dim) throw Error("edm.config: an MLP takes no class or augment labels");
+  if (o.hidden < 1 || o.num_layers < 1) throw Error("edm.config model: hidden and num_layers must be positive");
+  constexpr int64_t kFreqs = 8;
+  freqs_ = register_buffer("freqs", torch::arange(1, kFreqs + 1, torch::kFloat32));
+  // torch's default Linear initialisation (from the global generator).
+  net_ = tnn::Sequential(tnn::Linear(s.in_channels + 2 * kFreqs, o.hidden), tnn::SiLU());
+  for (int64_t i = 1; i < o.num_layers; ++i) {
+    net_->push_back(tnn::Linear(o.hidden, o.hidden));
+    net_->push_back(tnn::SiLU());
+  }
+  net_->push_back(tnn::Linear(o.hidden, s.out_channels));
+  register_module("net", net_);
+  to(build.device);
+}
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& noise_labels, const torch::Tensor&,
+                               const torch::Tensor&) {
+  auto ang = noise_labels.to(x.dtype()).unsqueeze(1) * freqs_.to(x.dtype());
+  return net_->forward(torch::cat({x, torch::sin(ang), torch::cos(ang)}, 1));
+}
+
+}  // namespace edm::nn

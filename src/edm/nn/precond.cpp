@@ -1,0 +1,91 @@
+#include "edm/nn/precond.h"
+
+#include "edm/core/error.h"
+
+namespace edm::nn {
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string out = "[N";
+  for (auto d : shape) out += "," + std::to_string(d);
+  return out + "]";
+}
+
+// One sample's shape: "sample_shape" for non-image data, else C x H x W.
+std::vector<int64_t> read_sample_shape(ConfigReader& r, NetworkShape& shape) {
+  auto sample = r.integers("sample_shape", {});
+  shape.img_resolution = r.integer("img_resolution", 0);
+  shape.in_channels = r.integer("img_channels", sample.empty() ? 0 : sample[0]);
+  if (sample.empty()) return {shape.in_channels, shape.img_resolution, shape.img_resolution};
+  for (auto d : sample)
+    if (d < 1) throw Error("edm.config: \"sample_shape\" entries must be positive");
+  if (shape.img_resolution || shape.in_channels != sample[0])
+    throw Error("edm.config: give either \"sample_shape\" or img_channels and img_resolution");
+  return sample;
+}
+
+}  // namespace
+
+PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::shared_ptr<Preconditioning> pre,
+                         const std::string& default_model, const Build& build)
+    : config_(config), pre_(std::move(pre)) {
+  r.ignore("precond");
+  NetworkShape shape;
+  sample_shape_ = read_sample_shape(r, shape);
+  shape.out_channels = shape.in_channels * pre_->out_factor();
+  shape.label_dim = r.integer("label_dim", 0);
+  shape.augment_dim = r.integer("augment_dim", 0);
+  use_fp16_ = r.boolean("use_fp16", false);
+  use_bf16_ = r.boolean("use_bf16", false);
+  r.ignore("model");
+  r.finish();
+  if (!config.contains("model")) throw Error("edm.config has no \"model\" object");
+  model_ = register_module("model", make_network(config["model"], default_model, shape, build));
+  for (auto& [name, tensor] : pre_->buffers()) *tensor = register_buffer(name, tensor->to(build.device));
+}
+
+torch::ScalarType PrecondImpl::compute_dtype(torch::Device device) const {
+  // The reference only ever leaves float32 on CUDA.
+  if (force_fp32 || !device.is_cuda()) return torch::kFloat32;
+  if (use_fp16_) return torch::kFloat16;
+  if (use_bf16_) return torch::kBFloat16;
+  return torch::kFloat32;
+}
+
+bool PrecondImpl::channels_last(torch::Device device) const {
+  if (!device.is_cuda() || sample_shape_.size() != 3) return false;
+  if (channels_last_ >= 0) return channels_last_ == 1;
+  return compute_dtype(device) != torch::kFloat32;
+}
+
+torch::Tensor PrecondImpl::forward(const torch::Tensor& x_in, const torch::Tensor& sigma_in,
+                                   const torch::Tensor& class_labels_in, const torch::Tensor& augment_labels_in) {
+  const int64_t n = x_in.size(0), channels = img_channels();
+  if (x_in.dim() != int64_t(sample_shape_.size()) + 1 || x_in.size(1) != channels)
+    throw Error("precond: x must be " +
+                (sample_shape_.size() == 3 ? "[N," + std::to_string(channels) + ",H,W]" : shape_str(sample_shape_)));
+  auto x = x_in.to(torch::kFloat32);
+  std::vector<int64_t> broadcast(x.dim(), 1);  // sigma as [N,1,...,1]
+  broadcast[0] = -1;
+  auto sigma = sigma_in.to(x.device(), torch::kFloat32).reshape(broadcast);
+  torch::Tensor class_labels;
+  if (label_dim()) {
+    class_labels = class_labels_in.defined()
+                       ? class_labels_in.to(x.device(), torch::kFloat32).reshape({-1, label_dim()})
+                       : torch::zeros({n, label_dim()}, x.options());
+  }
+  torch::Tensor augment_labels;
+  if (augment_labels_in.defined() && augment_dim())
+    augment_labels = augment_labels_in.to(x.device(), torch::kFloat32).reshape({-1, augment_dim()});
+  const auto dtype = compute_dtype(x.device());
+
+  auto c = pre_->coefficients(sigma);
+  auto input = (c.c_in * x).to(dtype);
+  if (channels_last(x.device())) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  auto F_x = model_->forward(input, c.c_noise.flatten(), class_labels, augment_labels);
+  if (F_x.size(1) != channels) F_x = F_x.narrow(1, 0, channels);  // iDDPM also predicts variances
+  return c.c_skip * x + c.c_out * F_x.to(torch::kFloat32);
+}
+
+}  // namespace edm::nn
