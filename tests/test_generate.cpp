@@ -88,6 +88,26 @@ TEST(GenerateCli, RejectsBadInputWithExitCode2) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
 }
 
+TEST(GenerateCli, OptionsTheSamplerDoesNotTakeAreErrors) {
+  Fixture f;
+  const std::string base =
+      "generate --net " + f.model + " --seeds 0 --steps 3 --raw " + (f.dir / "r.safetensors") + " ";
+  for (std::string bad : {"--eta 0.5", "--sampler edm --eta 0.5", "--sampler ddpm --eta 0.5",
+                          "--sampler ddim --S_churn 5", "--sampler edm --disc vp", "--sampler dpmpp2m --ld_steps 2"}) {
+    auto r = test::run_edm(base + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("does not apply to sampler"), std::string::npos) << bad << ": " << r.output;
+  }
+  for (std::string ok : {"--sampler ddim --eta 0.5", "--sampler ddim --disc vp", "--sampler langevin --ld_steps 2",
+                         "--S_churn 5", "--sampler edm --eta 0"}) {
+    auto r = test::run_edm(base + ok);
+    EXPECT_EQ(r.exit_code, 0) << ok << ": " << r.output;
+  }
+  auto r = test::run_edm("generate --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const auto& s : sampler_table()) EXPECT_NE(r.output.find(s.name), std::string::npos) << s.name;
+}
+
 TEST(GenerateCli, ClassConditionalIdealModel) {
   test::TempDir dir;
   auto pts = torch::cat({torch::full({4, 1, 4, 4}, -0.5), torch::full({4, 1, 4, 4}, 0.5)});

@@ -82,7 +82,7 @@ TEST(Sampler, RejectsImpossibleOptions) {
   };
   bad([](SamplerOptions& o) { o.num_steps = 0; });
   bad([](SamplerOptions& o) { o.sigma_min = 5, o.sigma_max = 1; });
-  bad([](SamplerOptions& o) { o.rho = 0; });
+  bad([](SamplerOptions& o) { o.disc.rho = 0; });
   bad([](SamplerOptions& o) { o.S_noise = -1; });
   bad([](SamplerOptions& o) { o.S_churn = std::nan(""); });
   bad([](SamplerOptions& o) { o.alpha = 0; });

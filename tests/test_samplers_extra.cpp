@@ -1,5 +1,7 @@
 // Samplers beyond the reference: agreement with the reference solvers where
 // they coincide, convergence, sample quality on an ideal denoiser, inversion.
+#include <set>
+
 #include "edm/core/error.h"
 #include "edm/core/rng.h"
 #include "edm/io/safetensors.h"
@@ -109,4 +111,57 @@ TEST(SamplersExtra, UnknownSamplerAndNfe) {
   EXPECT_EQ(sampler_nfe("dpmpp2m", o), 18);
   o.ld_steps = 3;
   EXPECT_EQ(sampler_nfe("langevin", o), 52);
+}
+
+TEST(SamplerTable, EveryRowIsFoundByItsNameAndDescribed) {
+  std::set<std::string> names;
+  SamplerOptions o;
+  o.num_steps = 10;
+  for (const auto& s : sampler_table()) {
+    EXPECT_TRUE(names.insert(s.name).second) << s.name;
+    EXPECT_EQ(&find_sampler(s.name), &s);
+    EXPECT_NE(std::string(s.description), "");
+    EXPECT_GE(s.nfe(o), 10) << s.name;
+    EXPECT_NO_THROW(check_options(s, o)) << s.name;  // defaults apply everywhere
+  }
+  try {
+    find_sampler("rk45");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(sampler_names()), std::string::npos) << e.what();
+  }
+}
+
+TEST(SamplerTable, OptionsASamplerDoesNotTakeAreRejected) {
+  IdealDenoiser net(points(), {}, 0.0);
+  auto zero = [](const torch::Tensor& x) { return torch::zeros_like(x); };
+  SamplerOptions o;
+  o.num_steps = 4;
+  o.eta = 0.5;
+  EXPECT_NO_THROW(check_options(find_sampler("ddim"), o));
+  for (const char* name : {"edm", "ablation", "ddpm", "dpmpp2m"}) {
+    EXPECT_THROW(check_options(find_sampler(name), o), UsageError) << name;
+    EXPECT_THROW(run_sampler(name, net, latents(), {}, zero, o), UsageError) << name;
+  }
+  SamplerOptions churn;
+  churn.S_churn = 10;
+  EXPECT_NO_THROW(check_options(find_sampler("ablation"), churn));
+  EXPECT_THROW(check_options(find_sampler("langevin"), churn), UsageError);
+  EXPECT_EQ(options_set(churn), static_cast<unsigned>(kS_churn));
+  EXPECT_EQ(option_flags(kS_churn | kEta), "--S_churn, --eta");
+}
+
+TEST(SamplerTable, SigmaRangeDefaultsAndClamps) {
+  IdealDenoiser net(points(), {}, 0.0);
+  SamplerOptions o;
+  auto r = sigma_range(net, o);
+  EXPECT_EQ(r.min, 0.002);
+  EXPECT_EQ(r.max, 80);
+  o.discretization = "ve";
+  EXPECT_EQ(sigma_range(net, o).max, 100);
+  o.sigma_min = 1, o.sigma_max = 2;
+  r = sigma_range(net, o);
+  EXPECT_EQ(r.min, 1);
+  EXPECT_EQ(r.max, 2);
+  EXPECT_NEAR(noise_levels(net, o).front(), 2, 1e-12);
 }

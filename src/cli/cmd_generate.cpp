@@ -68,7 +68,7 @@ void run(GenerateArgs& a) {
     if (ec) throw Error("cannot create --outdir " + a.outdir + ": " + ec.message());
   }
 
-  const auto name = resolve_sampler(gen);
+  const SamplerInfo& sampler = resolve_sampler(gen);
   const int64_t steps = so.num_steps;
   Progress progress("generate", static_cast<int64_t>(batches.size()) * steps, world.is_main());
   int64_t done = 0, images_done = 0;
@@ -95,8 +95,8 @@ void run(GenerateArgs& a) {
     if (keep)
       for (size_t i = 0; i < batch.size(); ++i) all[row.at(batch[i])].copy_(images[static_cast<int64_t>(i)]);
   }
-  progress.finish(std::to_string(images_done) + " images, " + name + " sampler, " +
-                  std::to_string(sampler_nfe(name, so)) + " NFE");
+  progress.finish(std::to_string(images_done) + " images, " + sampler.name + " sampler, " +
+                  std::to_string(sampler.nfe(so)) + " NFE");
   if (keep) world.all_reduce_sum(all);  // each rank filled its own rows
   if (world.is_main()) {
     if (!a.raw.empty()) save_tensors(a.raw, {{"images", all}}, {{"seeds", a.seeds}});

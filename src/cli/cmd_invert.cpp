@@ -8,7 +8,9 @@
 #include "edm/core/runtime.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
+#include "edm/sampling/generate.h"
 #include "edm/sampling/inversion.h"
+#include "sampler_args.h"
 
 namespace edm::cli {
 
@@ -17,17 +19,13 @@ namespace {
 struct InvertArgs {
   RuntimeOptions runtime;
   std::string net, images, out;
-  int64_t class_idx = -1;
-  double sigma_min = 0, sigma_max = 0;
+  std::optional<int64_t> class_idx;
   SamplerOptions o;
-  CLI::Option *class_opt = nullptr, *sigma_min_opt = nullptr, *sigma_max_opt = nullptr;
 };
 
 void run(InvertArgs& a) {
   init_threads(a.runtime.threads);
   const auto device = parse_device(a.runtime.device);
-  if (*a.sigma_min_opt) a.o.sigma_min = a.sigma_min;
-  if (*a.sigma_max_opt) a.o.sigma_max = a.sigma_max;
   validate(a.o);
   auto net = load_denoiser(a.net, device);
   TensorFile in(a.images);
@@ -38,11 +36,10 @@ void run(InvertArgs& a) {
     throw Error(a.images + ": 'images' must be [N," + std::to_string(net->img_channels()) + "," + std::to_string(r) +
                 "," + std::to_string(r) + "] for this model, got " + c10::str(images.sizes()));
   torch::Tensor labels;
-  if (*a.class_opt) {
-    if (net->label_dim() == 0) throw UsageError("--class given but the model is unconditional");
-    if (a.class_idx < 0 || a.class_idx >= net->label_dim()) throw UsageError("--class is out of range");
+  check_class_idx(*net, a.class_idx);
+  if (a.class_idx) {
     labels = torch::zeros({images.size(0), net->label_dim()}, torch::TensorOptions().device(device));
-    labels.select(1, a.class_idx).fill_(1);
+    labels.select(1, *a.class_idx).fill_(1);
   }
   Progress progress("invert", a.o.num_steps - 1);
   auto latents = invert(*net, images.to(device), labels, a.o, [&](int64_t i) { progress.update(i); });
@@ -60,11 +57,8 @@ void register_invert(CLI::App& app) {
   sub->add_option("--images", a->images, "Safetensors with 'images' [N,C,H,W] in [-1, 1] (as --raw writes)")
       ->required();
   sub->add_option("--out", a->out, "Where to write 'latents' for generate --latents")->required();
-  a->class_opt = sub->add_option("--class", a->class_idx, "Class label of every image");
-  sub->add_option("--steps", a->o.num_steps, "Number of steps")->capture_default_str();
-  a->sigma_min_opt = sub->add_option("--sigma_min", a->sigma_min, "Lowest noise level (default 0.002)");
-  a->sigma_max_opt = sub->add_option("--sigma_max", a->sigma_max, "Highest noise level (default 80)");
-  sub->add_option("--rho", a->o.rho, "Time step exponent")->capture_default_str();
+  sub->add_option("--class", a->class_idx, "Class label of every image");
+  add_noise_level_options(sub, a->o, "0.002", "80");
   add_runtime_options(sub, a->runtime);
   sub->callback([a] { run(*a); });
 }

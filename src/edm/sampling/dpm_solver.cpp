@@ -46,4 +46,15 @@ torch::Tensor dpmpp_sampler(Denoiser& net, const torch::Tensor& latents, const t
   return x;
 }
 
+// Deterministic: the noise source is not used.
+torch::Tensor dpmpp2m_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                              const NoiseFn&, const SamplerOptions& o, const StepFn& on_step) {
+  return dpmpp_sampler(net, latents, class_labels, o, 2, on_step);
+}
+
+torch::Tensor dpmpp3m_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                              const NoiseFn&, const SamplerOptions& o, const StepFn& on_step) {
+  return dpmpp_sampler(net, latents, class_labels, o, 3, on_step);
+}
+
 }  // namespace edm

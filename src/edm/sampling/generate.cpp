@@ -1,25 +1,34 @@
 #include "edm/sampling/generate.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "edm/core/error.h"
 
 namespace edm {
 
-std::string resolve_sampler(const GenerateOptions& o) {
-  if (o.sampler != "auto") return o.sampler;
-  return o.ablation_options_given ? "ablation" : "edm";
+const SamplerInfo& resolve_sampler(const GenerateOptions& o) {
+  if (o.sampler != "auto") return find_sampler(o.sampler);
+  return find_sampler(o.ablation_options_given ? "ablation" : "edm");
+}
+
+void check_class_idx(const Denoiser& net, std::optional<int64_t> class_idx) {
+  if (!class_idx) return;
+  if (net.label_dim() == 0) throw UsageError("--class given but the model is unconditional");
+  if (*class_idx < 0 || *class_idx >= net.label_dim())
+    throw UsageError("--class " + std::to_string(*class_idx) + " is out of range: the model has " +
+                     std::to_string(net.label_dim()) + " classes");
+}
+
+void check_guidance(const Denoiser& net, double w) {
+  if (std::isnan(w)) throw UsageError("--guidance is NaN");
+  if (net.label_dim() == 0) throw UsageError("--guidance needs a conditional model");
 }
 
 void check_generate_options(const Denoiser& net, const GenerateOptions& o) {
   validate(o.sampler_options);
-  check_sampler_name(resolve_sampler(o));
-  if (o.class_idx) {
-    if (net.label_dim() == 0) throw UsageError("--class given but the model is unconditional");
-    if (*o.class_idx < 0 || *o.class_idx >= net.label_dim())
-      throw UsageError("--class " + std::to_string(*o.class_idx) + " is out of range: the model has " +
-                       std::to_string(net.label_dim()) + " classes");
-  }
+  check_options(resolve_sampler(o), o.sampler_options);
+  check_class_idx(net, o.class_idx);
 }
 
 SeedDraws draw_seed_inputs(SeedBatch& rnd, const Denoiser& net, const GenerateOptions& o, torch::Device device) {

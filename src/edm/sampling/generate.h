@@ -21,11 +21,17 @@ struct GenerateOptions {
   std::optional<int64_t> class_idx;  // every image of this class
 };
 
-// The sampler name "auto" stands for.
-std::string resolve_sampler(const GenerateOptions& o);
+// The row of --sampler; "auto" stands for ablation or edm. Throws
+// edm::UsageError for an unknown name.
+const SamplerInfo& resolve_sampler(const GenerateOptions& o);
 // Throws edm::UsageError for options the model cannot honour (a class for an
-// unconditional model, a class index out of range) or impossible sampler options.
+// unconditional model, a class index out of range), impossible sampler
+// options, or options the sampler does not take.
 void check_generate_options(const Denoiser& net, const GenerateOptions& o);
+// The class rule (generate and invert): a conditional model, an index in range.
+void check_class_idx(const Denoiser& net, std::optional<int64_t> class_idx);
+// The guidance rule: a weight that is a number, on a conditional model.
+void check_guidance(const Denoiser& net, double w);
 
 struct SeedDraws {
   torch::Tensor latents;       // [N,C,H,W] float32

@@ -3,44 +3,66 @@
 
 namespace edm {
 
-const std::vector<std::string>& sampler_names() {
-  static const std::vector<std::string> names = {"edm",      "ablation", "ddim",   "ddpm", "euler_maruyama",
-                                                 "langevin", "dpmpp2m",  "dpmpp3m"};
-  return names;
+namespace {
+
+int64_t one_per_step(const SamplerOptions& o) { return o.num_steps; }
+// Heun: two evaluations per step, one into sigma = 0.
+int64_t heun(const SamplerOptions& o) { return 2 * o.num_steps - 1; }
+int64_t ablation_nfe(const SamplerOptions& o) { return o.solver == "heun" ? heun(o) : one_per_step(o); }
+// ld_steps per noise level, one final denoising step.
+int64_t langevin_nfe(const SamplerOptions& o) { return (o.num_steps - 1) * o.ld_steps + 1; }
+
+}  // namespace
+
+const std::vector<SamplerInfo>& sampler_table() {
+  static const std::vector<SamplerInfo> table = {
+      {"edm", edm_sampler, heun, "Algorithm 2 (Heun + churn) on EDM time steps", kChurn},
+      {"ablation", ablation_sampler, ablation_nfe, "the generalised sampler (Euler or Heun, any sigma(t), s(t))",
+       kChurn | kAblation},
+      {"ddim", ddim_sampler, one_per_step, "DDIM; --eta 0 is Euler on the probability-flow ODE", kDisc | kEta},
+      {"ddpm", ddpm_sampler, one_per_step, "DDPM ancestral sampling (DDIM with eta = 1)", kDisc},
+      {"euler_maruyama", euler_maruyama_sampler, one_per_step, "Euler-Maruyama on the reverse SDE", kDisc},
+      {"langevin", langevin_sampler, langevin_nfe, "annealed Langevin dynamics (NCSN)", kDisc | kLangevin},
+      {"dpmpp2m", dpmpp2m_sampler, one_per_step, "DPM-Solver++ multistep, 2nd order", kDisc},
+      {"dpmpp3m", dpmpp3m_sampler, one_per_step, "DPM-Solver++ multistep, 3rd order", kDisc},
+  };
+  return table;
 }
 
-void check_sampler_name(const std::string& name) {
-  for (const auto& n : sampler_names())
-    if (n == name) return;
+std::string sampler_names() {
   std::string all;
-  for (const auto& n : sampler_names()) all += (all.empty() ? "" : ", ") + n;
-  throw UsageError("unknown sampler '" + name + "' (" + all + ")");
+  for (const auto& s : sampler_table()) all += (all.empty() ? "" : ", ") + std::string(s.name);
+  return all;
+}
+
+const SamplerInfo& find_sampler(const std::string& name) {
+  for (const auto& s : sampler_table())
+    if (name == s.name) return s;
+  throw UsageError("unknown sampler '" + name + "' (" + sampler_names() + ")");
+}
+
+void check_options(const SamplerInfo& s, const SamplerOptions& o) {
+  const unsigned extra = options_set(o) & ~s.options;
+  if (!extra) return;
+  const std::string takes = s.options ? "it takes " + option_flags(s.options) : "it takes none of these";
+  throw UsageError(option_flags(extra) + (extra & (extra - 1) ? " do" : " does") + " not apply to sampler '" + s.name +
+                   "' (" + takes + ")");
+}
+
+torch::Tensor run_sampler(const SamplerInfo& s, Denoiser& net, const torch::Tensor& latents,
+                          const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
+                          const StepFn& on_step) {
+  validate(o);
+  check_options(s, o);
+  return s.run(net, latents, class_labels, randn_like, o, on_step);
 }
 
 torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,
                           const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
                           const StepFn& on_step) {
-  if (name == "edm") return edm_sampler(net, latents, class_labels, randn_like, o, on_step);
-  if (name == "ablation") return ablation_sampler(net, latents, class_labels, randn_like, o, on_step);
-  if (name == "ddim") return ddim_sampler(net, latents, class_labels, randn_like, o, on_step);
-  if (name == "ddpm") {
-    SamplerOptions ancestral = o;
-    ancestral.eta = 1;
-    return ddim_sampler(net, latents, class_labels, randn_like, ancestral, on_step);
-  }
-  if (name == "euler_maruyama") return euler_maruyama_sampler(net, latents, class_labels, randn_like, o, on_step);
-  if (name == "langevin") return langevin_sampler(net, latents, class_labels, randn_like, o, on_step);
-  if (name == "dpmpp2m") return dpmpp_sampler(net, latents, class_labels, o, 2, on_step);
-  if (name == "dpmpp3m") return dpmpp_sampler(net, latents, class_labels, o, 3, on_step);
-  check_sampler_name(name);
-  throw UsageError("sampler '" + name + "' is listed but not dispatched");
+  return run_sampler(find_sampler(name), net, latents, class_labels, randn_like, o, on_step);
 }
 
-int64_t sampler_nfe(const std::string& name, const SamplerOptions& o) {
-  const int64_t n = o.num_steps;
-  if (name == "edm" || (name == "ablation" && o.solver == "heun")) return 2 * n - 1;
-  if (name == "langevin") return (n - 1) * o.ld_steps + 1;
-  return n;
-}
+int64_t sampler_nfe(const std::string& name, const SamplerOptions& o) { return find_sampler(name).nfe(o); }
 
 }  // namespace edm

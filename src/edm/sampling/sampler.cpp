@@ -1,5 +1,6 @@
 #include "edm/sampling/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "edm/core/error.h"
@@ -7,41 +8,6 @@
 #include "edm/diffusion/vp.h"
 
 namespace edm {
-
-void validate(const SamplerOptions& o) {
-  auto finite = [](double v, const char* name) {
-    if (std::isnan(v)) throw UsageError(std::string("--") + name + " is NaN");
-  };
-  if (o.num_steps < 1) throw UsageError("--steps must be at least 1, got " + std::to_string(o.num_steps));
-  if (o.sigma_min) finite(*o.sigma_min, "sigma_min");
-  if (o.sigma_max) finite(*o.sigma_max, "sigma_max");
-  for (auto [v, n] : {std::pair{o.rho, "rho"},
-                      {o.alpha, "alpha"},
-                      {o.S_churn, "S_churn"},
-                      {o.S_min, "S_min"},
-                      {o.S_max, "S_max"},
-                      {o.S_noise, "S_noise"}})
-    finite(v, n);
-  if (o.sigma_min && *o.sigma_min < 0) throw UsageError("--sigma_min must be non-negative");
-  if (o.sigma_min && o.sigma_max && *o.sigma_min >= *o.sigma_max)
-    throw UsageError("--sigma_min must be below --sigma_max");
-  if (o.sigma_max && !(*o.sigma_max > 0)) throw UsageError("--sigma_max must be positive");
-  if (o.rho <= 0) throw UsageError("--rho must be positive");
-  if (!(o.alpha > 0 && o.alpha <= 1)) throw UsageError("--alpha must be in (0, 1]");
-  if (o.S_churn < 0) throw UsageError("--S_churn must be non-negative");
-  if (o.S_noise < 0) throw UsageError("--S_noise must be non-negative");
-  if (o.S_min > o.S_max) throw UsageError("--S_min must not exceed --S_max");
-  finite(o.eta, "eta");
-  finite(o.ld_snr, "ld_snr");
-  if (o.eta < 0) throw UsageError("--eta must be non-negative");
-  if (o.ld_steps < 1) throw UsageError("--ld_steps must be at least 1");
-  if (!(o.ld_snr > 0)) throw UsageError("--ld_snr must be positive");
-  if (o.solver != "euler" && o.solver != "heun") throw UsageError("unknown solver '" + o.solver + "' (euler or heun)");
-  Schedule::parse(o.schedule);
-  Scaling::parse(o.scaling);
-  if (o.discretization != "edm" && o.discretization != "vp" && o.discretization != "ve" && o.discretization != "iddpm")
-    throw UsageError("unknown discretization '" + o.discretization + "' (edm, vp, ve or iddpm)");
-}
 
 torch::Tensor denoise_at(Denoiser& net, const torch::Tensor& x, double sigma, const torch::Tensor& class_labels) {
   auto s = torch::tensor(sigma, torch::TensorOptions().dtype(torch::kFloat64).device(x.device()));
@@ -68,15 +34,18 @@ double churn_gamma(const SamplerOptions& o, double sigma_cur) {
 
 }  // namespace
 
+SigmaRange sigma_range(const Denoiser& net, const SamplerOptions& o) {
+  const SigmaRange r{std::max(o.sigma_min.value_or(default_sigma_min(o.discretization, o.disc)), net.sigma_min()),
+                     std::min(o.sigma_max.value_or(default_sigma_max(o.discretization)), net.sigma_max())};
+  if (!(r.min < r.max))
+    throw UsageError("empty noise range: sigma_min " + std::to_string(r.min) + " is not below sigma_max " +
+                     std::to_string(r.max) + " (after clamping to the network's range)");
+  return r;
+}
+
 std::vector<double> noise_levels(Denoiser& net, const SamplerOptions& o) {
-  DiscretizationParams p = o.disc;
-  p.rho = o.rho;
-  const double sigma_min = std::max(o.sigma_min.value_or(default_sigma_min(o.discretization, p)), net.sigma_min());
-  const double sigma_max = std::min(o.sigma_max.value_or(default_sigma_max(o.discretization)), net.sigma_max());
-  if (!(sigma_min < sigma_max))
-    throw UsageError("empty noise range: sigma_min " + std::to_string(sigma_min) + " is not below sigma_max " +
-                     std::to_string(sigma_max) + " (after clamping to the network's range)");
-  auto t_steps = round_all(net, sigma_steps(o.discretization, o.num_steps, sigma_min, sigma_max, p));
+  const SigmaRange r = sigma_range(net, o);
+  auto t_steps = round_all(net, sigma_steps(o.discretization, o.num_steps, r.min, r.max, o.disc));
   t_steps.push_back(0);  // t_N = 0
   return t_steps;
 }
@@ -114,10 +83,9 @@ torch::Tensor edm_sampler(Denoiser& net, const torch::Tensor& latents, const tor
 torch::Tensor ablation_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                                const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step) {
   validate(o);
-  DiscretizationParams p = o.disc;
-  p.rho = o.rho;
-  const double sigma_min = std::max(o.sigma_min.value_or(default_sigma_min(o.discretization, p)), net.sigma_min());
-  const double sigma_max = std::min(o.sigma_max.value_or(default_sigma_max(o.discretization)), net.sigma_max());
+  const DiscretizationParams& p = o.disc;
+  const SigmaRange range = sigma_range(net, o);
+  const double sigma_min = range.min, sigma_max = range.max;
 
   // The VP schedule is fitted to the sigma range actually used.
   const VPBeta vp = vp_beta_fit(sigma_min, sigma_max, p.epsilon_s);

@@ -17,13 +17,12 @@ namespace edm {
 struct SamplerOptions {
   int64_t num_steps = 18;
   std::optional<double> sigma_min, sigma_max;  // unset: the discretization's default
-  double rho = 7;
-  std::string solver = "heun";         // euler | heun
-  std::string discretization = "edm";  // edm | vp | ve | iddpm
-  std::string schedule = "linear";     // linear | vp | ve
-  std::string scaling = "none";        // none | vp
-  double alpha = 1;                    // Heun's intermediate point, (0, 1]
-  DiscretizationParams disc;
+  std::string solver = "heun";                 // euler | heun
+  std::string discretization = "edm";          // edm | vp | ve | iddpm
+  std::string schedule = "linear";             // linear | vp | ve
+  std::string scaling = "none";                // none | vp
+  double alpha = 1;                            // Heun's intermediate point, (0, 1]
+  DiscretizationParams disc;                   // rho (--rho) and the other discretizations' constants
   double S_churn = 0, S_min = 0, S_max = std::numeric_limits<double>::infinity(), S_noise = 1;
   // Samplers beyond the reference (samplers.h).
   double eta = 0;        // DDIM: 0 deterministic, 1 = DDPM ancestral
@@ -31,8 +30,42 @@ struct SamplerOptions {
   double ld_snr = 0.16;  // annealed Langevin: signal-to-noise ratio of each update
 };
 
-// Throws edm::UsageError naming the first impossible option.
+// The one rule of every option: throws edm::UsageError naming the first
+// impossible one (a range, NaN, or a choice that is none of the names above).
 void validate(const SamplerOptions& o);
+
+// Options that only some samplers read, one bit each; SamplerInfo::options
+// (samplers.h) says which a sampler takes. --steps, --sigma_min, --sigma_max
+// and --rho belong to every sampler.
+enum SamplerOption : unsigned {
+  kS_churn = 1u << 0,
+  kS_min = 1u << 1,
+  kS_max = 1u << 2,
+  kS_noise = 1u << 3,
+  kSolver = 1u << 4,
+  kDisc = 1u << 5,
+  kSchedule = 1u << 6,
+  kScaling = 1u << 7,
+  kAlpha = 1u << 8,
+  kEta = 1u << 9,
+  kLd_steps = 1u << 10,
+  kLd_snr = 1u << 11,
+  kChurn = kS_churn | kS_min | kS_max | kS_noise,
+  kAblation = kSolver | kDisc | kSchedule | kScaling | kAlpha,
+  kLangevin = kLd_steps | kLd_snr,
+};
+// The bits of the options `o` sets to other than their defaults.
+unsigned options_set(const SamplerOptions& o);
+// Their command-line names, e.g. "--S_churn, --eta".
+std::string option_flags(unsigned options);
+
+// The sigma range a sampler runs over: the options' (the discretization's
+// default where unset) clamped to the network's. Throws edm::UsageError when
+// nothing is left.
+struct SigmaRange {
+  double min, max;
+};
+SigmaRange sigma_range(const Denoiser& net, const SamplerOptions& o);
 
 // Fresh standard normal noise shaped like its argument (float64), drawn per seed.
 using NoiseFn = std::function<torch::Tensor(const torch::Tensor& like)>;

@@ -30,11 +30,40 @@ torch::Tensor langevin_sampler(Denoiser& net, const torch::Tensor& latents, cons
 torch::Tensor dpmpp_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                             const SamplerOptions& o, int order, const StepFn& on_step = {});
 
-// Every sampler by name: edm, ablation, ddim, ddpm, euler_maruyama, langevin,
-// dpmpp2m, dpmpp3m.
-const std::vector<std::string>& sampler_names();
-// Throws edm::UsageError listing the names when `name` is none of them.
-void check_sampler_name(const std::string& name);
+// The same samplers with the one signature of the table below.
+torch::Tensor ddpm_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                           const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+torch::Tensor dpmpp2m_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                              const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+torch::Tensor dpmpp3m_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                              const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
+
+// Every sampler, one row each (registry.cpp): adding a sampler is one file
+// with its function plus one row. --help, the unknown-name error, dispatch,
+// NFE and the check of which options apply all read this table.
+using SamplerFn = torch::Tensor (*)(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
+                                    const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step);
+struct SamplerInfo {
+  const char* name;  // --sampler NAME
+  SamplerFn run;
+  int64_t (*nfe)(const SamplerOptions& o);  // denoiser evaluations (NFE) for o.num_steps
+  const char* description;                  // one line, for --help and docs/sampling.md
+  unsigned options;                         // SamplerOption bits it reads beyond steps, sigma range and rho
+};
+const std::vector<SamplerInfo>& sampler_table();
+
+// The row of `name`; throws edm::UsageError listing every name when there is none.
+const SamplerInfo& find_sampler(const std::string& name);
+// "edm, ablation, ..." in table order.
+std::string sampler_names();
+// Throws edm::UsageError naming the options `o` sets that `s` does not take
+// (an option left at its default is never an error).
+void check_options(const SamplerInfo& s, const SamplerOptions& o);
+
+// validate, check_options, then the sampler.
+torch::Tensor run_sampler(const SamplerInfo& s, Denoiser& net, const torch::Tensor& latents,
+                          const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
+                          const StepFn& on_step = {});
 torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,
                           const torch::Tensor& class_labels, const NoiseFn& randn_like, const SamplerOptions& o,
                           const StepFn& on_step = {});
