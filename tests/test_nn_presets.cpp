@@ -50,6 +50,28 @@ TEST(NnPresets, BadRequestsAreUsageErrors) {
   nn::PresetOverrides o;
   o.dropout = 1.5;
   EXPECT_THROW(nn::preset_config("fmnist-s", "edm", 28, 1, 0, 0, o), UsageError);
+  o.dropout = 1.0;  // [0, 1), the rule edm train applies too
+  EXPECT_THROW(nn::preset_config("fmnist-s", "edm", 28, 1, 0, 0, o), UsageError);
+  EXPECT_THROW(nn::check_dropout(1.0, "label-dropout"), UsageError);
+  EXPECT_NO_THROW(nn::check_dropout(0.0, "dropout"));
+}
+
+TEST(NnPresets, TrainingDefaultsLiveWithThePresets) {
+  // train.py's values for the reference presets, a CPU-sized run for the small ones.
+  EXPECT_FALSE(nn::preset_is_small("ddpmpp"));
+  EXPECT_TRUE(nn::preset_is_small("fmnist-s"));
+  const auto ref = nn::preset_training("adm", true);
+  EXPECT_EQ(ref.batch, 512);
+  EXPECT_DOUBLE_EQ(ref.duration, 200);
+  EXPECT_DOUBLE_EQ(ref.lr_rampup, 10000);
+  EXPECT_FALSE(ref.max_minutes);
+  const auto cpu = nn::preset_training("fmnist-m", true), gpu = nn::preset_training("fmnist-m", false);
+  EXPECT_EQ(cpu.batch, 64);
+  EXPECT_EQ(gpu.batch, 256);
+  EXPECT_DOUBLE_EQ(cpu.tick, 2);
+  EXPECT_DOUBLE_EQ(gpu.tick, 10);
+  EXPECT_EQ(cpu.max_minutes, 10.0);
+  EXPECT_THROW(nn::preset_training("nope", true), UsageError);
 }
 
 TEST(NnPresets, EveryPresetBuildsAndRuns) {

@@ -51,11 +51,17 @@ TrainOptions tiny(const std::string& data, const std::string& outdir) {
   o.lr_rampup = 0.016;
   o.snap = 1;
   o.dump = 1;
-  o.grid_per_class = 2;
-  o.grid_steps = 2;
-  o.quiet = true;
-  o.device = "cpu";
   return o;
+}
+
+// A quiet run on the CPU ending with a small grid.
+TrainFrontEnd quiet_cpu() {
+  TrainFrontEnd fe;
+  fe.device = "cpu";
+  fe.quiet = true;
+  fe.grid_per_class = 2;
+  fe.grid_steps = 2;
+  return fe;
 }
 
 std::string only_file(const std::string& run, const std::string& prefix) {
@@ -143,16 +149,16 @@ TEST(Train, ResumeIsExact) {
   write_dataset(dir / "data", 24, 8);
   auto full = tiny(dir / "data", dir / "full");
   full.duration = 64e-6;  // 8 steps
-  auto run_full = train(full);
+  auto run_full = train(full, quiet_cpu());
   auto half = tiny(dir / "data", dir / "half");
   half.duration = 32e-6;
-  auto run_half = train(half);
+  auto run_half = train(half, quiet_cpu());
   auto state = only_file(run_half, "training-state-");
   ASSERT_FALSE(state.empty());
   auto resumed = tiny(dir / "data", dir / "resumed");
   resumed.duration = 64e-6;
   resumed.resume = state;
-  auto run_resumed = train(resumed);
+  auto run_resumed = train(resumed, quiet_cpu());
   TensorFile a(only_file(run_full, "training-state-")), b(only_file(run_resumed, "training-state-"));
   int compared = 0;
   for (const auto& name : a.names()) {
@@ -253,12 +259,108 @@ TEST(Train, BadInputIsAOneLineError) {
   // A state of another network (other data resolution) is refused by name.
   write_dataset(dir / "big", 8, 16);
   auto o = tiny(dir / "good", dir / "runs2");
-  o.duration = 32e-6;  // two ticks: no state is written at tick 0
-  auto run = train(o);
+  o.duration = 32e-6;  // no state at tick 0, one at the end
+  auto run = train(o, quiet_cpu());
   const auto state = only_file(run, "training-state-");
   ASSERT_FALSE(state.empty()) << run;
   auto r =
       test::run_edm("train --data " + (dir / "big") + " --outdir " + (dir / "runs") + " --resume " + state + quick);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("does not fit"), std::string::npos) << r.output;
+}
+
+namespace {
+
+// The file of a run with the highest kimg (names end in -NNNNNN.safetensors).
+std::string latest_file(const std::string& run, const std::string& prefix) {
+  std::string found;
+  for (const auto& e : fs::directory_iterator(run)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && e.path().extension() == ".safetensors" && e.path().string() > found)
+      found = e.path().string();
+  }
+  return found;
+}
+
+// The one run directory under outdir.
+std::string only_run(const std::string& outdir) {
+  std::string found;
+  for (const auto& e : fs::directory_iterator(outdir)) found = e.path().string();
+  return found;
+}
+
+void expect_same_tensors(const std::string& a_path, const std::string& b_path) {
+  TensorFile a(a_path), b(b_path);
+  ASSERT_EQ(a.names().size(), b.names().size()) << a_path << " vs " << b_path;
+  for (const auto& name : a.names()) {
+    ASSERT_TRUE(b.has(name)) << name;
+    EXPECT_TRUE(torch::equal(a.get(name), b.get(name))) << name << " differs: " << a_path << " vs " << b_path;
+  }
+}
+
+}  // namespace
+
+TEST(Train, TicksAsTheReferenceCountsThem) {
+  // The run of the issue: tick 0 ends after the first step, so --dump 1
+  // leaves a training state at the end (tick 1) that a later run resumes.
+  test::TempDir dir;
+  auto r = test::run_edm("train --data fashion-mnist --outdir " + (dir / "runs") +
+                         " --batch 16 --duration 0.001 --tick 1 --snap 1 --dump 1 --cbase 8 --grid 1 --threads 1"
+                         " --device cpu -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = only_run(dir / "runs");
+  EXPECT_FALSE(latest_file(run, "training-state-").empty()) << r.output;
+  EXPECT_TRUE(fs::exists(run + "/network-snapshot-000000.safetensors"));  // tick 0, after 16 images
+  EXPECT_TRUE(fs::exists(run + "/network-snapshot-000001.safetensors"));  // the end, 1008 images
+  // stats.jsonl as the reference writes it: {"num", "mean", "std"} per key.
+  std::ifstream in(run + "/stats.jsonl");
+  std::vector<nlohmann::json> ticks;
+  for (std::string line; std::getline(in, line);) ticks.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(ticks.size(), 2u);
+  EXPECT_EQ(ticks[0]["Progress/tick"]["mean"], 0);
+  EXPECT_DOUBLE_EQ(ticks[0]["Progress/kimg"]["mean"].get<double>(), 0.016);
+  EXPECT_DOUBLE_EQ(ticks[1]["Progress/kimg"]["mean"].get<double>(), 1.008);
+  EXPECT_EQ(ticks[0]["Loss/loss"]["num"], 16 * 28 * 28);  // every pixel of the step
+  for (const char* key :
+       {"Timing/total_sec", "Timing/sec_per_tick", "Timing/sec_per_kimg", "Resources/cpu_mem_gb", "Loss/loss"})
+    for (const char* part : {"num", "mean", "std"}) EXPECT_TRUE(ticks[1][key][part].is_number()) << key << part;
+  EXPECT_TRUE(ticks[1]["timestamp"].is_number());
+}
+
+TEST(Train, ResumingForOneMoreKimgEqualsOneRun) {
+  test::TempDir dir;
+  write_dataset(dir / "data", 24, 8);
+  const std::string common = " --data " + (dir / "data") +
+                             " --batch 16 --cbase 8 --tick 0.5 --snap 1 --dump 1 --grid 1 --threads 1 --device cpu -q";
+  auto r = test::run_edm("train --outdir " + (dir / "full") + " --duration 0.002" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_edm("train --outdir " + (dir / "first") + " --duration 0.001" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto state = latest_file(only_run(dir / "first"), "training-state-");
+  ASSERT_FALSE(state.empty());
+  r = test::run_edm("train --outdir " + (dir / "second") + " --duration 0.002 --resume " + state + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto full = only_run(dir / "full"), resumed = only_run(dir / "second");
+  // Both end at 2000 images (63 + 62 steps of 16 against 125).
+  expect_same_tensors(full + "/network-snapshot-000002.safetensors", resumed + "/network-snapshot-000002.safetensors");
+  expect_same_tensors(full + "/training-state-000002.safetensors", resumed + "/training-state-000002.safetensors");
+}
+
+TEST(Train, IddpmTrainingIsAUsageError) {
+  // iDDPM's L_hybrid is not implemented: refuse rather than train with the EDM loss.
+  test::TempDir dir;
+  write_dataset(dir / "data", 8, 8);
+  auto r = test::run_edm("train --precond iddpm --data " + (dir / "data") + " --outdir " + (dir / "runs") +
+                         " --cbase 8 --batch 8 --duration 0.000016 --device cpu -q");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("iddpm"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("not implemented"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+  EXPECT_THROW(LossConfig::for_precond("iddpm"), UsageError);
+  EXPECT_EQ(LossConfig::for_precond("VPPrecond").kind, "vp");
+  // One rule for dropout everywhere: [0, 1).
+  r = test::run_edm("train --dropout 1 --data " + (dir / "data") + " --outdir " + (dir / "runs") + " --device cpu -q");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--dropout must be in [0, 1)"), std::string::npos) << r.output;
 }

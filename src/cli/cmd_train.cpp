@@ -14,6 +14,7 @@ namespace {
 struct TrainArgs {
   RuntimeOptions runtime;
   TrainOptions o;
+  TrainFrontEnd fe;
   int nproc = 1;
   bool cond = false;
   double duration = 0, lr = 0, dropout = 0, tick = 0, lr_rampup = 0, max_minutes = 0;
@@ -47,7 +48,7 @@ void run(TrainArgs& a) {
   init_threads(a.runtime.threads);
   warn_if_slow_blas();
   auto& o = a.o;
-  o.device = a.runtime.device;
+  a.fe.device = a.runtime.device;
   if (*a.cond_opt) o.cond = a.cond;
   if (*a.duration_opt) o.duration = a.duration;
   if (*a.lr_opt) o.lr = a.lr;
@@ -59,7 +60,7 @@ void run(TrainArgs& a) {
   if (*a.lr_rampup_opt) o.lr_rampup = a.lr_rampup;
   if (*a.max_minutes_opt) o.max_minutes = a.max_minutes;
   if (!a.cres.empty()) o.cres = parse_int_list(a.cres, "cres");
-  train(o);
+  train(o, a.fe);
 }
 
 }  // namespace
@@ -73,7 +74,8 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   a->cond_opt = sub->add_option("--cond", a->cond, "Train class-conditional model (default: when labelled)");
   sub->add_option("--arch", o.arch, "ddpmpp|ncsnpp|adm or a small preset (fmnist-s, fmnist-m)")->capture_default_str();
-  sub->add_option("--precond", o.precond, "Preconditioning & loss: vp|ve|edm")->capture_default_str();
+  sub->add_option("--precond", o.precond, "Preconditioning & loss: vp|ve|edm (iddpm: not implemented)")
+      ->capture_default_str();
   a->duration_opt = sub->add_option("--duration", a->duration, "Training duration, Mimg");
   a->batch_opt = sub->add_option("--batch", a->batch, "Total batch size");
   a->batch_gpu_opt = sub->add_option("--batch-gpu", a->batch_gpu, "Limit batch size per process and step");
@@ -99,8 +101,8 @@ void register_train(CLI::App& app) {
   sub->add_flag("-n,--dry-run", o.dry_run, "Print training options and exit");
   a->max_minutes_opt = sub->add_option("--max-minutes", a->max_minutes, "Stop at the first tick past this time");
   sub->add_option("--nproc", a->nproc, "Start this many local processes (data parallel)")->capture_default_str();
-  sub->add_option("--grid", o.grid_per_class, "Samples per class in the final grid")->capture_default_str();
-  sub->add_flag("-q,--quiet", o.quiet, "No per-tick output");
+  sub->add_option("--grid", a->fe.grid_per_class, "Samples per class in the final grid")->capture_default_str();
+  sub->add_flag("-q,--quiet", a->fe.quiet, "No per-tick output");
   add_runtime_options(sub, a->runtime);
   sub->callback([a] { run(*a); });
 }

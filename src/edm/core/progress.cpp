@@ -44,4 +44,13 @@ void Progress::finish(const std::string& extra) {
   if (::isatty(STDERR_FILENO)) std::fputc('\n', stderr);
 }
 
+void Progress::clear() {
+  if (finished_) return;
+  finished_ = true;
+  if (enabled_ && done_ > 0 && ::isatty(STDERR_FILENO)) {
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+  }
+}
+
 }  // namespace edm

@@ -12,6 +12,9 @@ class Progress {
   ~Progress();
   void update(int64_t done, const std::string& extra = "");  // redraws at most ~10x/s
   void finish(const std::string& extra = "");
+  // Ends without a final line: erases the bar on a terminal (for a caller
+  // that prints its own summary line in its place).
+  void clear();
 
  private:
   std::string label_;

@@ -13,7 +13,13 @@ struct Preset {
   const char* description;
   json model;  // the edm.config "model" object
   double dropout;
+  bool small;  // sized for a CPU
 };
+
+// train.py's defaults; the small presets train for minutes on a CPU.
+const PresetTraining reference_training = {512, 10e-4, 10000, 200, 50, std::nullopt};
+const PresetTraining small_cpu_training = {64, 1e-3, 2, 1, 2, 10.0};
+const PresetTraining small_gpu_training = {256, 1e-3, 2, 5, 10, std::nullopt};
 
 const std::vector<Preset>& presets() {
   // The reference's train.py: dropout defaults to 0.13 there, not to the
@@ -28,7 +34,7 @@ const std::vector<Preset>& presets() {
             {"resample_filter", {1, 1}},
             {"model_channels", 128},
             {"channel_mult", {2, 2, 2}}},
-       0.13},
+       0.13, false},
       {"ncsnpp",
        "NCSN++ (SongUNet), 128 channels x [2,2,2], Fourier embedding, residual encoder (train.py --arch=ncsnpp)",
        json{{"model_type", "SongUNet"},
@@ -39,9 +45,9 @@ const std::vector<Preset>& presets() {
             {"resample_filter", {1, 3, 3, 1}},
             {"model_channels", 128},
             {"channel_mult", {2, 2, 2}}},
-       0.13},
+       0.13, false},
       {"adm", "ADM (DhariwalUNet), 192 channels x [1,2,3,4], 3 blocks (train.py --arch=adm)",
-       json{{"model_type", "DhariwalUNet"}, {"model_channels", 192}, {"channel_mult", {1, 2, 3, 4}}}, 0.13},
+       json{{"model_type", "DhariwalUNet"}, {"model_channels", 192}, {"channel_mult", {1, 2, 3, 4}}}, 0.13, false},
       {"fmnist-s", "small DDPM++ for 28x28 on a CPU: 32 channels x [1,2,2], 1 block, no attention (~1M parameters)",
        json{{"model_type", "SongUNet"},
             {"embedding_type", "positional"},
@@ -53,7 +59,7 @@ const std::vector<Preset>& presets() {
             {"channel_mult", {1, 2, 2}},
             {"num_blocks", 1},
             {"attn_resolutions", json::array()}},
-       0.0},
+       0.0, true},
       {"fmnist-m", "medium DDPM++ for 28x28: 64 channels x [1,2,2], 2 blocks, attention at 7x7 (~6M parameters)",
        json{{"model_type", "SongUNet"},
             {"embedding_type", "positional"},
@@ -65,7 +71,7 @@ const std::vector<Preset>& presets() {
             {"channel_mult", {1, 2, 2}},
             {"num_blocks", 2},
             {"attn_resolutions", {7}}},
-       0.1},
+       0.1, true},
   };
   return list;
 }
@@ -96,6 +102,17 @@ const std::vector<std::string>& precond_names() {
 
 std::string preset_description(const std::string& arch) { return find_preset(arch).description; }
 
+bool preset_is_small(const std::string& arch) { return find_preset(arch).small; }
+
+PresetTraining preset_training(const std::string& arch, bool cpu) {
+  if (!preset_is_small(arch)) return reference_training;
+  return cpu ? small_cpu_training : small_gpu_training;
+}
+
+void check_dropout(double p, const std::string& option) {
+  if (!(p >= 0 && p < 1)) throw UsageError("--" + option + " must be in [0, 1)");
+}
+
 json preset_config(const std::string& arch, const std::string& precond, int64_t img_resolution, int64_t img_channels,
                    int64_t label_dim, int64_t augment_dim, const PresetOverrides& o) {
   const auto& preset = find_preset(arch);
@@ -119,10 +136,10 @@ json preset_config(const std::string& arch, const std::string& precond, int64_t 
     model["channel_mult"] = *o.cres;
   }
   const double dropout = o.dropout.value_or(preset.dropout);
-  if (!(dropout >= 0 && dropout <= 1)) throw UsageError("--dropout must be in [0, 1]");
+  check_dropout(dropout, "dropout");
   model["dropout"] = dropout;
   if (o.label_dropout) {
-    if (!(*o.label_dropout >= 0 && *o.label_dropout <= 1)) throw UsageError("label dropout must be in [0, 1]");
+    check_dropout(*o.label_dropout, "label-dropout");
     model["label_dropout"] = *o.label_dropout;
   }
   const auto levels = model["channel_mult"].size();

@@ -17,6 +17,17 @@ struct PresetOverrides {
   bool use_bf16 = false;                     // bfloat16 instead (CUDA only)
 };
 
+// What `edm train` uses for the options the user leaves open: the reference's
+// train.py values for its presets, a CPU-sized run for the small ones.
+struct PresetTraining {
+  int64_t batch;                      // total over processes
+  double lr;                          // learning rate
+  double lr_rampup;                   // kimg
+  double duration;                    // Mimg
+  double tick;                        // kimg
+  std::optional<double> max_minutes;  // a fresh run stops at the first tick past this
+};
+
 // "ddpmpp", "ncsnpp", "adm", "fmnist-s", "fmnist-m".
 const std::vector<std::string>& preset_names();
 // The default for training on Fashion-MNIST.
@@ -29,6 +40,15 @@ const std::vector<std::string>& precond_names();
 nlohmann::json preset_config(const std::string& arch, const std::string& precond, int64_t img_resolution,
                              int64_t img_channels, int64_t label_dim, int64_t augment_dim,
                              const PresetOverrides& overrides = {});
+
+// Whether the preset is sized for a CPU (the Fashion-MNIST ones).
+bool preset_is_small(const std::string& arch);
+// Training defaults of a preset on a CPU or on an accelerator.
+PresetTraining preset_training(const std::string& arch, bool cpu);
+
+// Throws edm::UsageError "--<option> must be in [0, 1)" unless 0 <= p < 1;
+// the one rule for --dropout and --label-dropout.
+void check_dropout(double p, const std::string& option);
 
 // A one-line description of a preset, for --help texts.
 std::string preset_description(const std::string& arch);

@@ -1,16 +1,23 @@
 #include "edm/train/loss.h"
 
+#include <map>
+
 #include "edm/core/error.h"
 #include "edm/diffusion/vp.h"
 
 namespace edm {
 
 LossConfig LossConfig::for_precond(const std::string& precond) {
+  // The loss train.py pairs with each preconditioning, by --precond name or
+  // by the edm.config class it builds.
+  static const std::map<std::string, std::string> kinds = {
+      {"edm", "edm"}, {"EDMPrecond", "edm"}, {"vp", "vp"}, {"VPPrecond", "vp"}, {"ve", "ve"}, {"VEPrecond", "ve"}};
+  if (precond == "iddpm" || precond == "iDDPMPrecond")
+    throw UsageError("--precond iddpm: training with the iDDPM loss (L_hybrid) is not implemented (edm, vp or ve)");
+  auto kind = kinds.find(precond);
+  if (kind == kinds.end()) throw UsageError("unknown --precond '" + precond + "' (edm, vp or ve)");
   LossConfig c;
-  if (precond == "edm" || precond == "vp" || precond == "ve")
-    c.kind = precond;
-  else
-    throw UsageError("unknown --precond '" + precond + "' (edm, vp or ve)");
+  c.kind = kind->second;
   return c;
 }
 

@@ -17,6 +17,8 @@ struct LossConfig {
   double epsilon_t = 1e-5;                   // VP: t ~ U(epsilon_t, 1)
   double sigma_min = 0.02, sigma_max = 100;  // VE: log-uniform sigma
 
+  // By --precond name (edm, vp, ve) or edm.config class (EDMPrecond, ...);
+  // edm::UsageError for iddpm (L_hybrid is not implemented) or unknown.
   static LossConfig for_precond(const std::string& precond);
 };
 

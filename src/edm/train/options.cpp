@@ -1,0 +1,41 @@
+#include "edm/train/options.h"
+
+#include <cmath>
+
+#include "edm/core/error.h"
+#include "edm/nn/presets.h"
+#include "edm/train/loss.h"
+
+namespace edm {
+
+void resolve_defaults(TrainOptions& o, bool cpu) {
+  const auto d = nn::preset_training(o.arch, cpu);
+  if (!o.batch) o.batch = d.batch;
+  if (!o.lr) o.lr = d.lr;
+  if (!o.lr_rampup) o.lr_rampup = d.lr_rampup;
+  if (!o.duration) o.duration = d.duration;
+  if (!o.tick) o.tick = d.tick;
+  if (!o.max_minutes && o.resume.empty()) o.max_minutes = d.max_minutes;
+}
+
+void check_options(const TrainOptions& o) {
+  auto positive = [](double v, const char* name) {
+    if (!(v > 0) || !std::isfinite(v)) throw UsageError(std::string("--") + name + " must be a positive number");
+  };
+  positive(*o.duration, "duration");
+  positive(*o.lr, "lr");
+  positive(*o.tick, "tick");
+  positive(o.ls, "ls");
+  if (!(o.ema >= 0) || !std::isfinite(o.ema)) throw UsageError("--ema must be non-negative");
+  if (*o.batch < 1) throw UsageError("--batch must be at least 1");
+  if (o.batch_gpu && *o.batch_gpu < 1) throw UsageError("--batch-gpu must be at least 1");
+  if (!(o.augment >= 0 && o.augment <= 1)) throw UsageError("--augment must be in [0, 1]");
+  nn::check_dropout(o.label_dropout, "label-dropout");
+  if (o.dropout) nn::check_dropout(*o.dropout, "dropout");
+  if (o.snap < 0 || o.dump < 0) throw UsageError("--snap and --dump must be non-negative");
+  if (o.fp16 && o.bf16) throw UsageError("--fp16 and --bf16 exclude each other");
+  if (o.max_minutes && !(*o.max_minutes > 0)) throw UsageError("--max-minutes must be positive");
+  LossConfig::for_precond(o.precond);  // iddpm and unknown names fail here, before any work
+}
+
+}  // namespace edm

@@ -1,0 +1,53 @@
+// What a training run does (the reference's train.py options), apart from
+// how the front end runs and shows it (TrainFrontEnd).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edm {
+
+struct TrainOptions {
+  std::string outdir = "training-runs";
+  std::string data = "fashion-mnist";
+  std::optional<bool> cond;          // default: conditional when the data has labels
+  std::string arch = "fmnist-s";     // ddpmpp | ncsnpp | adm | small presets
+  std::string precond = "edm";       // edm | vp | ve
+  std::optional<double> duration;    // Mimg
+  std::optional<int64_t> batch;      // total over processes
+  std::optional<int64_t> batch_gpu;  // per process and step
+  std::optional<int64_t> cbase;
+  std::vector<int64_t> cres;
+  std::optional<double> lr;
+  double ema = 0.5;  // half-life, Mimg
+  double ema_rampup = 0.05;
+  std::optional<double> lr_rampup;  // kimg
+  std::optional<double> dropout;
+  double label_dropout = 0;  // for classifier-free guidance
+  double augment = 0;        // augment probability
+  bool xflip = false, fp16 = false, bf16 = false;
+  double ls = 1;                  // loss scaling
+  std::optional<double> tick;     // kimg
+  int64_t snap = 50, dump = 500;  // ticks
+  uint64_t seed = 0;
+  std::string transfer, resume;
+  bool dry_run = false;
+  std::optional<double> max_minutes;  // stop at the first tick past this wall time
+};
+
+// Where the run goes and what it shows: the device, the console, and the
+// sample grid it ends with.
+struct TrainFrontEnd {
+  std::string device = "auto";
+  bool quiet = false;  // no per-tick lines or progress
+  int64_t grid_per_class = 10, grid_steps = 18;
+};
+
+// Fills what the user left open from the preset's training defaults
+// (nn::preset_training); a resumed run gets no time limit by default.
+void resolve_defaults(TrainOptions& o, bool cpu);
+// One rule per option; edm::UsageError naming the option.
+void check_options(const TrainOptions& o);
+
+}  // namespace edm

@@ -1,0 +1,98 @@
+// One training run as the reference's training_loop.py runs it, in phases:
+// set up (constructor, start), one step, the end of a tick (report, snapshot,
+// state), finish. train() in loop.h drives them.
+#pragma once
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "edm/core/progress.h"
+#include "edm/data/dataset.h"
+#include "edm/dist/grad_reducer.h"
+#include "edm/dist/world.h"
+#include "edm/nn/precond.h"
+#include "edm/train/adam.h"
+#include "edm/train/augment.h"
+#include "edm/train/loader.h"
+#include "edm/train/loss.h"
+#include "edm/train/options.h"
+#include "edm/train/state.h"
+#include "edm/train/tick_stats.h"
+
+namespace edm {
+
+class TrainRun {
+ public:
+  // Resolves and checks the options, loads the data, builds (or resumes) the
+  // network and optimizer and prints the plan. Throws edm::UsageError /
+  // edm::Error with a one-line reason.
+  TrainRun(TrainOptions o, torch::Device device, bool quiet);
+
+  // Creates the run directory (main process) and starts loading data. Not
+  // for a dry run.
+  void start();
+  // One optimizer step over the global batch.
+  void step();
+  // Whether this step ends a tick: the first step of a fresh run (tick 0),
+  // then every --tick kimg, and the last step.
+  bool tick_due() const;
+  // Reports the tick, writes the snapshot and state that are due, starts the next.
+  void end_tick();
+  bool done() const { return done_; }
+  // The final snapshot (if --snap did not write it), then the sample grid and
+  // loss curve of the front end. Returns the run directory ("" off the main process).
+  std::string finish(const TrainFrontEnd& fe);
+
+  const TrainOptions& options() const { return o_; }
+  bool is_main() const { return main_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void load_data();
+  void split_batch();
+  void build_network();
+  void print_plan() const;
+  std::string describe() const;
+  int64_t rank_offset(int64_t nimg, int64_t round) const;
+  double accumulate_gradients(Moments& loss);
+  void update_weights();
+  void count_step(double step_loss, const Moments& loss);
+  void show_progress();
+  TickReport tick_report(Clock::time_point now);
+  void write_due_files();
+
+  TrainOptions o_;
+  torch::Device device_;
+  bool quiet_;
+  dist::World world_;
+  bool main_;
+  std::optional<TrainStateInfo> resumed_;
+  Dataset data_;
+  bool cond_ = false;
+  int64_t per_rank_ = 0, batch_gpu_ = 0, rounds_ = 0;  // batch = batch_gpu x rounds x processes
+  AugmentConfig aug_;
+  nlohmann::json config_;
+  int64_t label_dim_ = 0;
+  LossConfig loss_cfg_;
+  uint64_t seed_ = 0;
+  std::shared_ptr<nn::PrecondImpl> net_, ema_;
+  std::unique_ptr<Adam> adam_;
+  TrainCounters counters_;
+  int64_t total_nimg_ = 0, num_params_ = 0;
+
+  std::string run_dir_;
+  std::unique_ptr<Loader> loader_;
+  std::ofstream stats_;
+  std::optional<dist::GradReducer> reducer_;
+  Clock::time_point start_, tick_start_;
+  int64_t tick_start_nimg_ = 0, nonfinite_steps_ = 0;
+  double maintenance_sec_ = 0, step_loss_ = 0;
+  Moments tick_loss_;
+  bool done_ = false;
+  std::unique_ptr<Progress> progress_;
+};
+
+}  // namespace edm

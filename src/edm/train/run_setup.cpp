@@ -1,0 +1,202 @@
+// Setting a run up: options, data, batch split, network, optimizer, the
+// printed plan and the run directory.
+#include <filesystem>
+#include <iostream>
+
+#include "edm/core/error.h"
+#include "edm/io/atomic_file.h"
+#include "edm/io/safetensors.h"
+#include "edm/nn/presets.h"
+#include "edm/train/run.h"
+
+namespace edm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The next free run directory, numbered like the reference's (00000-desc).
+std::string make_run_dir(const std::string& outdir, const std::string& desc) {
+  std::error_code ec;
+  fs::create_directories(outdir, ec);
+  if (ec) throw Error("cannot create --outdir " + outdir + ": " + ec.message());
+  int next = 0;
+  for (const auto& e : fs::directory_iterator(outdir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.size() > 5 && std::all_of(name.begin(), name.begin() + 5, ::isdigit))
+      next = std::max(next, std::stoi(name.substr(0, 5)) + 1);
+  }
+  char prefix[16];
+  std::snprintf(prefix, sizeof prefix, "%05d", next);
+  auto dir = outdir + "/" + prefix + "-" + desc;
+  if (!fs::create_directory(dir, ec) || ec) throw Error("cannot create run directory " + dir);
+  // Probe: a directory we cannot write into fails now, not after an hour.
+  write_file_atomic(dir + "/.write-test", "");
+  fs::remove(dir + "/.write-test", ec);
+  return dir;
+}
+
+// Copies the tensors of a model file whose names and shapes match (--transfer).
+void transfer_weights(const std::string& path, nn::PrecondImpl& net) {
+  TensorFile f(path);
+  torch::NoGradGuard no_grad;
+  int64_t copied = 0;
+  for (auto& [name, v] : nn::state_dict(net))
+    if (f.has(name)) {
+      auto t = f.get(name);
+      if (t.sizes().equals(v.sizes())) v.copy_(t), ++copied;
+    }
+  if (copied == 0) throw Error(path + ": no tensor matches the network (--transfer)");
+}
+
+// The network a fresh run builds from its preset and the options.
+nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool cond, int64_t augment_dim) {
+  nn::PresetOverrides overrides;
+  overrides.cbase = o.cbase;
+  if (!o.cres.empty()) overrides.cres = o.cres;
+  overrides.dropout = o.dropout;
+  if (o.label_dropout > 0) overrides.label_dropout = o.label_dropout;
+  overrides.use_fp16 = o.fp16;
+  overrides.use_bf16 = o.bf16;
+  return nn::preset_config(o.arch, o.precond, data.resolution(), data.channels(), cond ? data.label_dim : 0,
+                           augment_dim, overrides);
+}
+
+void check_fits(const nlohmann::json& config, const Dataset& data) {
+  const int64_t res = config.value("img_resolution", int64_t(0)), channels = config.value("img_channels", int64_t(0));
+  if (res != data.resolution() || channels != data.channels())
+    throw Error("the network (" + std::to_string(channels) + " channels, " + std::to_string(res) +
+                " px) does not fit the data (" + std::to_string(data.channels()) + " channels, " +
+                std::to_string(data.resolution()) + " px)");
+  if (config.value("label_dim", int64_t(0)) > 0 && data.label_dim == 0)
+    throw Error("the network is conditional but the data set has no labels");
+}
+
+}  // namespace
+
+TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
+    : o_(std::move(o)),
+      device_(device),
+      quiet_(quiet),
+      world_(dist::World::from_env(device, std::chrono::minutes(5))),
+      main_(world_.is_main()) {
+  if (!o_.resume.empty()) resumed_ = read_train_state_info(o_.resume);
+  resolve_defaults(o_, device_.is_cpu());
+  check_options(o_);
+  load_data();
+  split_batch();
+  build_network();
+  total_nimg_ = static_cast<int64_t>(std::llround(*o_.duration * 1e6));
+  if (main_) print_plan();
+}
+
+void TrainRun::load_data() {
+  data_ = load_dataset(o_.data);
+  if (o_.xflip) data_ = with_xflip(data_);
+  cond_ = o_.cond.value_or(data_.label_dim > 0);
+  if (cond_ && data_.label_dim == 0) throw UsageError("--cond needs a data set with labels (dataset.json)");
+}
+
+void TrainRun::split_batch() {
+  const int64_t batch = *o_.batch, processes = world_.size();
+  per_rank_ = batch / processes;
+  if (per_rank_ * processes != batch)
+    throw UsageError("--batch " + std::to_string(batch) + " is not divisible by " + std::to_string(processes) +
+                     " processes");
+  batch_gpu_ = std::min(o_.batch_gpu.value_or(per_rank_), per_rank_);
+  rounds_ = per_rank_ / batch_gpu_;
+  if (rounds_ * batch_gpu_ != per_rank_)
+    throw UsageError("--batch-gpu " + std::to_string(batch_gpu_) + " must divide the per-process batch " +
+                     std::to_string(per_rank_));
+}
+
+void TrainRun::build_network() {
+  aug_.p = o_.augment;
+  config_ = resumed_ ? resumed_->config : fresh_config(o_, data_, cond_, o_.augment > 0 ? aug_.label_dim() : 0);
+  check_fits(config_, data_);
+  if (o_.augment > 0 && config_.value("augment_dim", int64_t(0)) != aug_.label_dim())
+    throw Error("--augment needs a network with augment_dim " + std::to_string(aug_.label_dim()));
+  label_dim_ = config_.value("label_dim", int64_t(0));
+  loss_cfg_ = LossConfig::for_precond(config_.value("precond", std::string("EDMPrecond")));
+
+  seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
+  torch::manual_seed(seed_);  // initialisation
+  net_ = nn::make_precond(config_);
+  ema_ = nn::make_precond(config_);
+  net_->to(device_);
+  ema_->to(device_);
+  nn::load_state_dict(*ema_, nn::state_dict(*net_), "EMA copy");
+  ema_->eval();
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  if (!o_.transfer.empty()) transfer_weights(o_.transfer, *net_);
+  world_.broadcast_from_main(net_->parameters());  // every rank starts from rank 0's weights
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (const auto& p : net_->named_parameters()) params.emplace_back(p.key(), p.value());
+  adam_ = std::make_unique<Adam>(params);
+  counters_.seed = seed_;
+  if (resumed_) {
+    load_train_state(o_.resume, *net_, *ema_, *adam_);
+    counters_ = resumed_->counters;
+    ++counters_.cur_tick;  // the state was written at the end of that tick
+  }
+  for (const auto& p : net_->parameters()) num_params_ += p.numel();
+}
+
+std::string TrainRun::describe() const {
+  std::string desc = fs::path(o_.data).filename().string() + "-" + (cond_ ? "cond" : "uncond") + "-" + o_.arch + "-" +
+                     o_.precond + "-gpus" + std::to_string(world_.size()) + "-batch" + std::to_string(*o_.batch);
+  for (auto& ch : desc)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
+  return desc;
+}
+
+void TrainRun::print_plan() const {
+  const std::string precond_kind = config_.value("precond", std::string("EDMPrecond"));
+  std::cout << "data         " << o_.data << ": " << data_.size() << " images, " << data_.channels() << "x"
+            << data_.resolution() << "x" << data_.resolution() << (cond_ ? ", conditional on " : ", unconditional")
+            << (cond_ ? std::to_string(label_dim_) + " classes" : "") << "\n"
+            << "network      " << o_.arch << " (" << precond_kind << "), " << num_params_ << " parameters\n"
+            << "batch        " << *o_.batch << " = " << batch_gpu_ << " x " << rounds_ << " rounds x " << world_.size()
+            << " processes\n"
+            << "duration     " << *o_.duration << " Mimg"
+            << (o_.max_minutes ? ", at most " + std::to_string(int(*o_.max_minutes)) + " minutes" : "") << ", lr "
+            << *o_.lr << " (ramp-up " << *o_.lr_rampup << " kimg), ema " << o_.ema << " Mimg\n"
+            << "device       " << device_.str() << ", " << world_.size() << " process(es)\n";
+}
+
+void TrainRun::start() {
+  if (main_) {
+    run_dir_ = make_run_dir(o_.outdir, describe());
+    nlohmann::json opts = {{"data", o_.data},
+                           {"cond", cond_},
+                           {"arch", o_.arch},
+                           {"precond", o_.precond},
+                           {"duration", *o_.duration},
+                           {"batch", *o_.batch},
+                           {"batch_gpu", batch_gpu_},
+                           {"lr", *o_.lr},
+                           {"ema", o_.ema},
+                           {"augment", o_.augment},
+                           {"xflip", o_.xflip},
+                           {"seed", seed_},
+                           {"resume", o_.resume},
+                           {"network", config_}};
+    write_file_atomic(run_dir_ + "/training_options.json", opts.dump(2) + "\n");
+    std::cout << "run dir      " << run_dir_ << "\n";
+    stats_.open(run_dir_ + "/stats.jsonl", std::ios::app);
+  }
+  loader_ = std::make_unique<Loader>(data_, seed_);
+  start_ = tick_start_ = Clock::now();
+  tick_start_nimg_ = counters_.cur_nimg;
+  net_->train();
+  // Gradients are averaged across ranks during the last micro-batch's backward.
+  if (world_.distributed())
+    reducer_.emplace(world_, net_->parameters(), dist::default_bucket_bytes(net_->parameters()));
+  loader_->prefetch(rank_offset(counters_.cur_nimg, 0), batch_gpu_);
+}
+
+int64_t TrainRun::rank_offset(int64_t nimg, int64_t round) const {
+  return nimg + world_.rank() * per_rank_ + round * batch_gpu_;
+}
+
+}  // namespace edm
