@@ -25,6 +25,7 @@
 
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
+#include "edm/model/model_file.h"
 #include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
 #include "edm/train/adam.h"
@@ -117,7 +118,7 @@ Result run_case(const Job& job, const std::string& precond, const edm::nn::Prese
   auto ema = edm::nn::make_precond(config);
   net->to(device);
   ema->to(device);
-  edm::nn::load_state_dict(*ema, edm::nn::state_dict(*net), "EMA copy");
+  edm::load_state_dict(*ema, edm::state_dict(*net), "EMA copy");
   ema->eval();
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
   std::vector<std::pair<std::string, torch::Tensor>> params;

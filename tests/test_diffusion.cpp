@@ -110,7 +110,7 @@ TEST(Diffusion, ToyModelIsAModelFile) {
   test::TempDir dir;
   torch::manual_seed(1);
   auto net = nn::make_precond(toy2d_config(8));
-  nn::save_precond(dir / "toy.safetensors", *net);
+  save_precond(dir / "toy.safetensors", *net);
   auto d = load_denoiser(dir / "toy.safetensors", torch::kCPU);
   EXPECT_EQ(d->sample_shape(), (std::vector<int64_t>{2}));
   net->eval();

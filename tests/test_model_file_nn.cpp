@@ -115,9 +115,9 @@ TEST_F(ModelFileNn, DenoiserReportsThePrecondRange) {
 
 TEST_F(ModelFileNn, SaveLoadRoundTripOfReferenceFile) {
   TensorFile file(model_path());
-  auto net = nn::load_precond(file, read_model_config(file), torch::kCPU);
+  auto net = load_precond(file, read_model_config(file), torch::kCPU);
   auto path = dir / "copy.safetensors";
-  nn::save_precond(path, *net);
+  save_precond(path, *net);
   TensorFile copy(path);
   ASSERT_EQ(copy.names(), file.names());
   for (const auto& name : file.names()) EXPECT_TRUE(torch::equal(copy.get(name), file.get(name))) << name;
@@ -131,7 +131,7 @@ TEST_F(ModelFileNn, SaveLoadRoundTripOfFreshNetwork) {
   auto net = nn::make_precond(nn::preset_config("fmnist-s", "vp", 28, 1, 10, 9));
   net->eval();
   auto path = dir / "fresh.safetensors";
-  nn::save_precond(path, *net);
+  save_precond(path, *net);
   auto x = torch::randn({2, 1, 28, 28});
   auto sigma = torch::tensor({0.3f, 3.0f});
   auto labels = torch::eye(10).narrow(0, 3, 2);
@@ -156,13 +156,13 @@ TEST(ModelFileNnState, StateDictCopiesBetweenIdenticalBuilds) {
   // How training copies weights into an EMA network and back.
   auto config = nn::preset_config("fmnist-s", "ve", 28, 1, 0, 0);
   auto a = nn::make_precond(config), b = nn::make_precond(config);
-  auto state = nn::state_dict(*a);
+  auto state = state_dict(*a);
   EXPECT_TRUE(state.count("model.enc.28x28_conv.weight"));
-  nn::load_state_dict(*b, state, "ema");
-  for (const auto& kv : nn::state_dict(*b)) EXPECT_TRUE(torch::equal(kv.second, state.at(kv.first))) << kv.first;
+  load_state_dict(*b, state, "ema");
+  for (const auto& kv : state_dict(*b)) EXPECT_TRUE(torch::equal(kv.second, state.at(kv.first))) << kv.first;
   state.erase("model.map_layer1.bias");
   try {
-    nn::load_state_dict(*b, state, "ema");
+    load_state_dict(*b, state, "ema");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "ema: missing tensor 'model.map_layer1.bias'");

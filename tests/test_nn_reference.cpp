@@ -72,7 +72,7 @@ TEST(NnReferenceSensitivity, PerturbedWeightIsDetected) {
   // the decoder moves the output well past the tolerance.
   TensorFile io(test::reference("ddpmpp_edm.io.safetensors"));
   TensorFile file(test::reference("ddpmpp_edm.model.safetensors"));
-  auto net = nn::load_precond(file, read_model_config(file), torch::kCPU);
+  auto net = load_precond(file, read_model_config(file), torch::kCPU);
   net->eval();
   torch::NoGradGuard no_grad;
   auto params = net->named_parameters();

@@ -20,6 +20,7 @@ class ForwardingDenoiser : public Denoiser {
   torch::Tensor round_sigma(const torch::Tensor& sigma) const override { return inner_->round_sigma(sigma); }
   int64_t img_channels() const override { return inner_->img_channels(); }
   int64_t img_resolution() const override { return inner_->img_resolution(); }
+  std::vector<int64_t> sample_shape() const override { return inner_->sample_shape(); }
   int64_t label_dim() const override { return inner_->label_dim(); }
 
  protected:

@@ -77,7 +77,10 @@ const Entry* Header::find(const std::string& name) const {
   return nullptr;
 }
 
-Header parse_header(const uint8_t* bytes, uint64_t size) {
+namespace {
+
+// The JSON text after the 8-byte little-endian length, checked against the file size.
+std::pair<const char*, uint64_t> header_text(const uint8_t* bytes, uint64_t size) {
   if (size == 0) fail("file is empty");
   if (size < 8) fail("file is " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
   uint64_t n = 0;
@@ -85,8 +88,10 @@ Header parse_header(const uint8_t* bytes, uint64_t size) {
   if (n > kMaxHeader) fail("header length " + std::to_string(n) + " is implausibly large");
   if (n > size - 8)
     fail("header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) + " bytes)");
-  const char* text = reinterpret_cast<const char*>(bytes + 8);
+  return {reinterpret_cast<const char*>(bytes + 8), n};
+}
 
+nlohmann::json parse_json_object(const char* text, uint64_t n) {
   // Duplicate keys are silently merged by JSON parsers; catch them while parsing.
   std::set<std::string> seen;
   std::string duplicate;
@@ -105,69 +110,92 @@ Header parse_header(const uint8_t* bytes, uint64_t size) {
   }
   if (!duplicate.empty()) fail("duplicate tensor name '" + duplicate + "'");
   if (!j.is_object()) fail("header is not a JSON object");
+  return j;
+}
 
-  Header h;
-  h.data_start = 8 + n;
-  const uint64_t data_size = size - h.data_start;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& name = it.key();
-    const auto& v = it.value();
-    if (name == "__metadata__") {
-      if (!v.is_object()) fail("__metadata__ is not an object");
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) fail("__metadata__ value '" + m.key() + "' is not a string");
-        h.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    if (!v.is_object()) fail("entry '" + name + "' is not an object");
-    if (!v.contains("dtype") || !v["dtype"].is_string()) fail("entry '" + name + "' has no dtype");
-    if (!v.contains("shape") || !v["shape"].is_array()) fail("entry '" + name + "' has no shape");
-    if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
-      fail("entry '" + name + "' has no data_offsets [begin, end]");
-    Entry e;
-    e.name = name;
-    try {
-      e.dtype = parse_dtype(v["dtype"].get<std::string>());
-    } catch (const Error&) {
-      fail("entry '" + name + "' has unsupported dtype '" + v["dtype"].get<std::string>() + "'");
-    }
-    uint64_t numel = 1;
-    bool overflow = false;
-    for (const auto& d : v["shape"]) {
-      if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
-        fail("entry '" + name + "' has a shape that is not a list of non-negative integers");
-      uint64_t dim = d.get<uint64_t>();
-      if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) overflow = true;
-      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
-      numel *= dim;
-      e.shape.push_back(static_cast<int64_t>(dim));
-    }
-    for (const auto& o : v["data_offsets"])
-      if (!o.is_number_unsigned() && !(o.is_number_integer() && o.get<int64_t>() >= 0))
-        fail("entry '" + name + "' has data_offsets that are not non-negative integers");
-    e.begin = v["data_offsets"][0].get<uint64_t>();
-    e.end = v["data_offsets"][1].get<uint64_t>();
-    if (e.end < e.begin) fail("entry '" + name + "' has data_offsets with end before begin");
-    if (e.end > data_size)
-      fail("entry '" + name + "' has data_offsets past the end of the data (" + std::to_string(e.end) + " > " +
-           std::to_string(data_size) + ")");
-    const uint64_t elem = dtype_size(e.dtype);
-    if (overflow || numel > std::numeric_limits<uint64_t>::max() / elem || numel * elem != e.end - e.begin)
-      fail("entry '" + name + "' has " + std::to_string(e.end - e.begin) +
-           " bytes, which does not match its shape and dtype");
-    h.entries.push_back(std::move(e));
+std::map<std::string, std::string> parse_metadata(const nlohmann::json& v) {
+  if (!v.is_object()) fail("__metadata__ is not an object");
+  std::map<std::string, std::string> metadata;
+  for (auto m = v.begin(); m != v.end(); ++m) {
+    if (!m.value().is_string()) fail("__metadata__ value '" + m.key() + "' is not a string");
+    metadata[m.key()] = m.value().get<std::string>();
   }
-  std::sort(h.entries.begin(), h.entries.end(),
+  return metadata;
+}
+
+bool non_negative_integer(const nlohmann::json& d) {
+  return d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0);
+}
+
+// One tensor's entry; its byte range must lie inside data_size bytes and
+// match its shape and dtype.
+Entry parse_entry(const std::string& name, const nlohmann::json& v, uint64_t data_size) {
+  if (!v.is_object()) fail("entry '" + name + "' is not an object");
+  if (!v.contains("dtype") || !v["dtype"].is_string()) fail("entry '" + name + "' has no dtype");
+  if (!v.contains("shape") || !v["shape"].is_array()) fail("entry '" + name + "' has no shape");
+  if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
+    fail("entry '" + name + "' has no data_offsets [begin, end]");
+  Entry e;
+  e.name = name;
+  try {
+    e.dtype = parse_dtype(v["dtype"].get<std::string>());
+  } catch (const Error&) {
+    fail("entry '" + name + "' has unsupported dtype '" + v["dtype"].get<std::string>() + "'");
+  }
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (const auto& d : v["shape"]) {
+    if (!non_negative_integer(d)) fail("entry '" + name + "' has a shape that is not a list of non-negative integers");
+    uint64_t dim = d.get<uint64_t>();
+    if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) overflow = true;
+    if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
+    numel *= dim;
+    e.shape.push_back(static_cast<int64_t>(dim));
+  }
+  for (const auto& o : v["data_offsets"])
+    if (!non_negative_integer(o)) fail("entry '" + name + "' has data_offsets that are not non-negative integers");
+  e.begin = v["data_offsets"][0].get<uint64_t>();
+  e.end = v["data_offsets"][1].get<uint64_t>();
+  if (e.end < e.begin) fail("entry '" + name + "' has data_offsets with end before begin");
+  if (e.end > data_size)
+    fail("entry '" + name + "' has data_offsets past the end of the data (" + std::to_string(e.end) + " > " +
+         std::to_string(data_size) + ")");
+  const uint64_t elem = dtype_size(e.dtype);
+  if (overflow || numel > std::numeric_limits<uint64_t>::max() / elem || numel * elem != e.end - e.begin)
+    fail("entry '" + name + "' has " + std::to_string(e.end - e.begin) +
+         " bytes, which does not match its shape and dtype");
+  return e;
+}
+
+// Sorts the entries by offset; they must tile the data exactly.
+void check_tiling(std::vector<Entry>& entries, uint64_t data_size) {
+  std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t pos = 0;
-  for (const auto& e : h.entries) {
+  for (const auto& e : entries) {
     if (e.begin < pos) fail("entry '" + e.name + "' overlaps another tensor");
     if (e.begin > pos) fail("gap in the data before entry '" + e.name + "'");
     pos = e.end;
   }
   if (pos != data_size)
     fail("tensors cover " + std::to_string(pos) + " of " + std::to_string(data_size) + " data bytes");
+}
+
+}  // namespace
+
+Header parse_header(const uint8_t* bytes, uint64_t size) {
+  const auto [text, n] = header_text(bytes, size);
+  const nlohmann::json j = parse_json_object(text, n);
+  Header h;
+  h.data_start = 8 + n;
+  const uint64_t data_size = size - h.data_start;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "__metadata__")
+      h.metadata = parse_metadata(it.value());
+    else
+      h.entries.push_back(parse_entry(it.key(), it.value(), data_size));
+  }
+  check_tiling(h.entries, data_size);
   return h;
 }
 

@@ -1,10 +1,68 @@
 #include "edm/model/model_file.h"
 
+#include <set>
+
 #include "edm/core/error.h"
 #include "edm/nn/precond.h"
 #include "edm/sampling/ideal_denoiser.h"
 
+// Model files: the state_dict under the reference's key names plus the
+// edm.config, so that loading is a straight name-to-tensor map.
 namespace edm {
+
+namespace {
+
+std::string shape_str(torch::IntArrayRef s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> state_dict(nn::PrecondImpl& net) {
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& p : net.named_parameters()) tensors[p.key()] = p.value().detach();
+  for (const auto& b : net.named_buffers()) tensors[b.key()] = b.value().detach();
+  return tensors;
+}
+
+void load_state_dict(nn::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
+                     const std::string& where) {
+  std::set<std::string> expected;
+  torch::NoGradGuard no_grad;
+  auto fill = [&](const std::string& name, torch::Tensor& target) {
+    expected.insert(name);
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
+    const auto& t = it->second;
+    if (t.sizes() != target.sizes())
+      throw Error(where + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) + ", expected " +
+                  shape_str(target.sizes()));
+    if (!t.is_floating_point()) throw Error(where + ": tensor '" + name + "' is not floating point");
+    target.copy_(t);
+  };
+  for (auto& p : net.named_parameters()) fill(p.key(), p.value());
+  for (auto& b : net.named_buffers()) fill(b.key(), b.value());
+  for (const auto& kv : tensors)
+    if (!expected.count(kv.first)) throw Error(where + ": unexpected tensor '" + kv.first + "'");
+}
+
+std::shared_ptr<nn::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
+                                              torch::Device device) {
+  std::shared_ptr<nn::PrecondImpl> net;
+  try {
+    net = nn::make_precond(config, nn::Build{device, false});  // every tensor comes from the file
+  } catch (const Error& e) {
+    throw Error(file.path() + ": " + e.what());
+  }
+  load_state_dict(*net, file.all(), file.path());
+  return net;
+}
+
+void save_precond(const std::string& path, nn::PrecondImpl& net) {
+  save_tensors(path, state_dict(net), {{"edm.config", net.config().dump()}, {"edm.format", "edm-model-v1"}});
+}
 
 nlohmann::json read_model_config(const TensorFile& file) {
   auto it = file.metadata().find("edm.config");
@@ -24,7 +82,7 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
   TensorFile file(path);
   auto config = read_model_config(file);
   if (config["precond"] == "ideal") return load_ideal_denoiser(file, config, device);
-  return nn::load_denoiser(file, config, device);
+  return nn::as_denoiser(load_precond(file, config, device), device);
 }
 
 }  // namespace edm

@@ -5,7 +5,6 @@
 #pragma once
 #include <torch/torch.h>
 
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,7 +12,6 @@
 
 #include "edm/core/denoiser.h"
 #include "edm/diffusion/preconditioning.h"
-#include "edm/io/safetensors.h"
 #include "edm/nn/config_reader.h"
 #include "edm/nn/init.h"
 #include "edm/nn/network.h"
@@ -75,21 +73,8 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config);
 // The same on build.device, initialised or not (meta: shapes only).
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Build& build);
 
-// A preconditioned network from a model file; every tensor must be present,
-// expected and of the right shape (errors name the tensor).
-std::shared_ptr<PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config, torch::Device device);
-// The module's parameters and buffers under their state_dict names (detached,
-// on the module's device); and the strict reverse: fills `net` from `tensors`,
-// throwing edm::Error("<where>: missing/unexpected tensor 'name'" or a shape
-// mismatch). For training states that keep several networks in one file.
-std::map<std::string, torch::Tensor> state_dict(PrecondImpl& net);
-void load_state_dict(PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
-// Writes the module's state_dict (reference key names) and its edm.config, atomically.
-void save_precond(const std::string& path, PrecondImpl& net);
-
-// A network as a sampling-side denoiser (eval mode, no grad, inputs moved to `device`).
+// A network as a sampling-side denoiser (eval mode, no grad, inputs moved to
+// `device`). Model files: edm/model/model_file.h.
 std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::Device device);
-// A loaded model file as a sampling-side denoiser.
-std::shared_ptr<Denoiser> load_denoiser(const TensorFile& file, const nlohmann::json& config, torch::Device device);
 
 }  // namespace edm::nn

@@ -5,7 +5,7 @@
 
 #include "edm/core/error.h"
 #include "edm/sampling/sampler.h"
-#include "edm/sampling/schedule.h"
+#include "edm/diffusion/schedule.h"
 
 namespace edm {
 

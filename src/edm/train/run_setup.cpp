@@ -6,6 +6,7 @@
 #include "edm/core/error.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/safetensors.h"
+#include "edm/model/model_file.h"
 #include "edm/nn/presets.h"
 #include "edm/train/run.h"
 
@@ -41,7 +42,7 @@ void transfer_weights(const std::string& path, nn::PrecondImpl& net) {
   TensorFile f(path);
   torch::NoGradGuard no_grad;
   int64_t copied = 0;
-  for (auto& [name, v] : nn::state_dict(net))
+  for (auto& [name, v] : state_dict(net))
     if (f.has(name)) {
       auto t = f.get(name);
       if (t.sizes().equals(v.sizes())) v.copy_(t), ++copied;
@@ -125,7 +126,7 @@ void TrainRun::build_network() {
   ema_ = nn::make_precond(config_);
   net_->to(device_);
   ema_->to(device_);
-  nn::load_state_dict(*ema_, nn::state_dict(*net_), "EMA copy");
+  load_state_dict(*ema_, state_dict(*net_), "EMA copy");
   ema_->eval();
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   if (!o_.transfer.empty()) transfer_weights(o_.transfer, *net_);

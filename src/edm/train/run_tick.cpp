@@ -6,9 +6,9 @@
 #include <iostream>
 
 #include "edm/model/model_file.h"
-#include "edm/viz/loss_curve.h"
 #include "edm/train/ema.h"
 #include "edm/train/run.h"
+#include "edm/viz/loss_curve.h"
 #include "edm/viz/sample_grid.h"
 
 namespace edm {
@@ -75,7 +75,7 @@ void TrainRun::end_tick() {
 void TrainRun::write_due_files() {
   const int64_t tick = counters_.cur_tick;
   if (o_.snap > 0 && (done_ || tick % o_.snap == 0))
-    nn::save_precond(kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg), *ema_);
+    save_precond(kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg), *ema_);
   // As training_loop.py: no state at tick 0, so every state holds a full tick.
   if (o_.dump > 0 && (done_ || tick % o_.dump == 0) && tick != 0)
     save_train_state(kimg_name(run_dir_, "training-state", counters_.cur_nimg), *net_, *ema_, *adam_, counters_);
@@ -84,7 +84,7 @@ void TrainRun::write_due_files() {
 std::string TrainRun::finish(const TrainFrontEnd& fe) {
   if (main_) {
     const auto final_net = kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg);
-    if (!std::filesystem::exists(final_net)) nn::save_precond(final_net, *ema_);
+    if (!std::filesystem::exists(final_net)) save_precond(final_net, *ema_);
     auto denoiser = load_denoiser(final_net, device_);
     const auto grid = run_dir_ + "/samples.png", curve = run_dir_ + "/loss.png";
     std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";

@@ -2,14 +2,15 @@
 
 #include "edm/core/error.h"
 #include "edm/io/safetensors.h"
+#include "edm/model/model_file.h"
 
 namespace edm {
 
 void save_train_state(const std::string& path, nn::PrecondImpl& net, nn::PrecondImpl& ema, const Adam& adam,
                       const TrainCounters& c) {
   std::map<std::string, torch::Tensor> t;
-  for (auto& [name, v] : nn::state_dict(net)) t["net." + name] = v.cpu();
-  for (auto& [name, v] : nn::state_dict(ema)) t["ema." + name] = v.cpu();
+  for (auto& [name, v] : state_dict(net)) t["net." + name] = v.cpu();
+  for (auto& [name, v] : state_dict(ema)) t["ema." + name] = v.cpu();
   for (auto& [name, v] : adam.state()) t["adam." + name] = v.detach().cpu();
   nlohmann::json info = {
       {"cur_nimg", c.cur_nimg}, {"cur_tick", c.cur_tick}, {"adam_steps", c.adam_steps}, {"seed", c.seed}};
@@ -47,8 +48,8 @@ void load_train_state(const std::string& path, nn::PrecondImpl& net, nn::Precond
       throw Error(path + ": unexpected tensor " + name + " in training state");
     parts[prefix][name.substr(dot + 1)] = f.get(name);
   }
-  nn::load_state_dict(net, parts["net"], path + " (net)");
-  nn::load_state_dict(ema, parts["ema"], path + " (ema)");
+  load_state_dict(net, parts["net"], path + " (net)");
+  load_state_dict(ema, parts["ema"], path + " (ema)");
   adam.load_state(parts["adam"], info.counters.adam_steps);
 }
 }  // namespace edm

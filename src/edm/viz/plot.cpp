@@ -254,74 +254,96 @@ void Plot::data_range(double& x0, double& x1, double& y0, double& y1) const {
   if (ylim_) y0 = ylim_->first, y1 = ylim_->second;
 }
 
-void Plot::render(Canvas& canvas, int ox, int oy) const {
-  const int scale = 2, th = Canvas::text_height(scale);
+namespace {
+constexpr int kTextScale = 2;
+}  // namespace
+
+// Data coordinates to pixels of the axes' inner area (pw x ph, top left at ax, ay).
+struct Plot::Axes {
   double x0, x1, y0, y1;
-  data_range(x0, x1, y0, y1);
-  if ((log_x_ && x0 <= 0) || (log_y_ && y0 <= 0)) throw UsageError("log axis limits must be positive");
-  auto tx = [&](double x) { return log_x_ ? std::log10(x) : x; };
-  auto ty = [&](double y) { return log_y_ ? std::log10(y) : y; };
+  bool log_x, log_y;
+  int ax, ay, pw, ph;
+  double tx(double x) const { return log_x ? std::log10(x) : x; }
+  double ty(double y) const { return log_y ? std::log10(y) : y; }
+  double px(double x) const { return (tx(x) - tx(x0)) / (tx(x1) - tx(x0)) * pw; }
+  double py(double y) const { return ph - (ty(y) - ty(y0)) / (ty(y1) - ty(y0)) * ph; }
+  // The data coordinates at the centre of inner pixel column i / row j.
+  double x_at(int i) const {
+    return log_x ? std::pow(10.0, tx(x0) + (i + 0.5) / pw * (tx(x1) - tx(x0))) : x0 + (i + 0.5) / pw * (x1 - x0);
+  }
+  double y_at(int j) const {
+    return log_y ? std::pow(10.0, ty(y0) + (ph - j - 0.5) / ph * (ty(y1) - ty(y0)))
+                 : y0 + (ph - j - 0.5) / ph * (y1 - y0);
+  }
+  bool usable(double x, double y) const {
+    return std::isfinite(x) && std::isfinite(y) && !(log_x && x <= 0) && !(log_y && y <= 0);
+  }
+};
 
-  auto yt = ticks(y0, y1, log_y_);
+Plot::Axes Plot::layout(int ox, int oy) const {
+  const int th = Canvas::text_height(kTextScale);
+  Axes a{};
+  data_range(a.x0, a.x1, a.y0, a.y1);
+  a.log_x = log_x_, a.log_y = log_y_;
+  if ((log_x_ && a.x0 <= 0) || (log_y_ && a.y0 <= 0)) throw UsageError("log axis limits must be positive");
   int label_w = 0;
-  for (double v : yt) label_w = std::max(label_w, Canvas::text_width(tick_label(v, y1 - y0), scale));
-  int left = 14 + label_w + 10 + (ylabel_.empty() ? 0 : th + 8), right = 20;
-  int top = title_.empty() ? 16 : th + 24, bottom = 14 + th + 10 + (xlabel_.empty() ? 0 : th + 10);
-  int pw = width_ - left - right, ph = height_ - top - bottom;
-  if (pw < 20 || ph < 20) throw UsageError("plot too small for its labels");
+  for (double v : ticks(a.y0, a.y1, log_y_))
+    label_w = std::max(label_w, Canvas::text_width(tick_label(v, a.y1 - a.y0), kTextScale));
+  const int left = 14 + label_w + 10 + (ylabel_.empty() ? 0 : th + 8), right = 20;
+  const int top = title_.empty() ? 16 : th + 24, bottom = 14 + th + 10 + (xlabel_.empty() ? 0 : th + 10);
+  a.pw = width_ - left - right, a.ph = height_ - top - bottom;
+  if (a.pw < 20 || a.ph < 20) throw UsageError("plot too small for its labels");
+  a.ax = ox + left, a.ay = oy + top;
+  return a;
+}
 
-  auto px = [&](double x) { return (tx(x) - tx(x0)) / (tx(x1) - tx(x0)) * pw; };
-  auto py = [&](double y) { return ph - (ty(y) - ty(y0)) / (ty(y1) - ty(y0)) * ph; };
-
-  // Data layers go on their own canvas, which clips them to the axes.
-  Canvas inner(pw, ph);
-  for (const auto& h : heat_) {
-    int rows = h.values.size(0), cols = h.values.size(1);
-    auto acc = h.values.accessor<double, 2>();
-    for (int j = 0; j < ph; ++j) {
-      double yv = log_y_ ? std::pow(10.0, ty(y0) + (ph - j - 0.5) / ph * (ty(y1) - ty(y0)))
-                         : y0 + (ph - j - 0.5) / ph * (y1 - y0);
-      int r = static_cast<int>(std::floor((yv - h.y0) / (h.y1 - h.y0) * rows));
-      if (r < 0 || r >= rows) continue;
-      for (int i = 0; i < pw; ++i) {
-        double xv =
-            log_x_ ? std::pow(10.0, tx(x0) + (i + 0.5) / pw * (tx(x1) - tx(x0))) : x0 + (i + 0.5) / pw * (x1 - x0);
-        int c = static_cast<int>(std::floor((xv - h.x0) / (h.x1 - h.x0) * cols));
-        if (c >= 0 && c < cols) inner.blend(i, j, colormap(acc[r][c]));
-      }
+void Plot::draw_heat(Canvas& inner, const Heat& h, const Axes& a) const {
+  const int rows = h.values.size(0), cols = h.values.size(1);
+  auto acc = h.values.accessor<double, 2>();
+  for (int j = 0; j < a.ph; ++j) {
+    const int r = static_cast<int>(std::floor((a.y_at(j) - h.y0) / (h.y1 - h.y0) * rows));
+    if (r < 0 || r >= rows) continue;
+    for (int i = 0; i < a.pw; ++i) {
+      const int c = static_cast<int>(std::floor((a.x_at(i) - h.x0) / (h.x1 - h.x0) * cols));
+      if (c >= 0 && c < cols) inner.blend(i, j, colormap(acc[r][c]));
     }
   }
-  auto usable = [&](double x, double y) {
-    return std::isfinite(x) && std::isfinite(y) && !(log_x_ && x <= 0) && !(log_y_ && y <= 0);
-  };
+}
+
+// Data layers go on their own canvas, which clips them to the axes.
+Canvas Plot::draw_data(const Axes& a) const {
+  Canvas inner(a.pw, a.ph);
+  for (const auto& h : heat_) draw_heat(inner, h, a);
   for (const auto& s : series_) {
     for (size_t i = 0; i + 1 < s.xs.size() && s.width > 0; ++i)
-      if (usable(s.xs[i], s.ys[i]) && usable(s.xs[i + 1], s.ys[i + 1]))
-        inner.line(px(s.xs[i]), py(s.ys[i]), px(s.xs[i + 1]), py(s.ys[i + 1]), s.color, s.width);
+      if (a.usable(s.xs[i], s.ys[i]) && a.usable(s.xs[i + 1], s.ys[i + 1]))
+        inner.line(a.px(s.xs[i]), a.py(s.ys[i]), a.px(s.xs[i + 1]), a.py(s.ys[i + 1]), s.color, s.width);
     for (size_t i = 0; i < s.xs.size() && s.marker > 0; ++i)
-      if (usable(s.xs[i], s.ys[i])) inner.disc(px(s.xs[i]), py(s.ys[i]), s.marker, s.color);
+      if (a.usable(s.xs[i], s.ys[i])) inner.disc(a.px(s.xs[i]), a.py(s.ys[i]), s.marker, s.color);
   }
-  int ax = ox + left, ay = oy + top;
-  canvas.paste(inner, ax, ay);
+  return inner;
+}
 
-  // Frame, ticks and labels.
-  Canvas& c = canvas;
+// Frame, ticks and labels.
+void Plot::draw_frame(Canvas& c, const Axes& a, int ox, int oy) const {
+  const int scale = kTextScale, th = Canvas::text_height(scale);
+  const int ax = a.ax, ay = a.ay, pw = a.pw, ph = a.ph;
   c.fill_rect(ax - 1, ay - 1, ax + pw + 1, ay, kBlack);
   c.fill_rect(ax - 1, ay + ph, ax + pw + 1, ay + ph + 1, kBlack);
   c.fill_rect(ax - 1, ay - 1, ax, ay + ph + 1, kBlack);
   c.fill_rect(ax + pw, ay - 1, ax + pw + 1, ay + ph + 1, kBlack);
-  for (double v : ticks(x0, x1, log_x_)) {
-    double p = ax + px(v);
+  for (double v : ticks(a.x0, a.x1, log_x_)) {
+    double p = ax + a.px(v);
     if (p < ax - 0.5 || p > ax + pw + 0.5) continue;
     c.fill_rect(p - 0.5, ay + ph, p + 0.5, ay + ph + 6, kBlack);
-    std::string l = tick_label(v, x1 - x0);
+    std::string l = tick_label(v, a.x1 - a.x0);
     c.text(p - Canvas::text_width(l, scale) / 2.0, ay + ph + 10, l, kBlack, scale);
   }
-  for (double v : yt) {
-    double p = ay + py(v);
+  for (double v : ticks(a.y0, a.y1, log_y_)) {
+    double p = ay + a.py(v);
     if (p < ay - 0.5 || p > ay + ph + 0.5) continue;
     c.fill_rect(ax - 6, p - 0.5, ax, p + 0.5, kBlack);
-    std::string l = tick_label(v, y1 - y0);
+    std::string l = tick_label(v, a.y1 - a.y0);
     c.text(ax - 10 - Canvas::text_width(l, scale), p - th / 2.0, l, kBlack, scale);
   }
   if (!title_.empty()) c.text(ax + pw / 2.0 - Canvas::text_width(title_, scale) / 2.0, oy + 10, title_, kBlack, scale);
@@ -329,34 +351,43 @@ void Plot::render(Canvas& canvas, int ox, int oy) const {
     c.text(ax + pw / 2.0 - Canvas::text_width(xlabel_, scale) / 2.0, oy + height_ - th - 8, xlabel_, kBlack, scale);
   if (!ylabel_.empty())
     c.text(ox + 8, ay + ph / 2.0 + Canvas::text_width(ylabel_, scale) / 2.0, ylabel_, kBlack, scale, true);
+}
 
-  // Legend in the top right corner of the axes.
+// Legend in the top right corner of the axes.
+void Plot::draw_legend(Canvas& c, const Axes& a) const {
+  const int scale = kTextScale, th = Canvas::text_height(scale);
   std::vector<const Series*> named;
   for (const auto& s : series_)
     if (!s.name.empty()) named.push_back(&s);
-  if (!named.empty()) {
-    int lw = 0;
-    for (auto* s : named) lw = std::max(lw, Canvas::text_width(s->name, scale));
-    int row = th + 8, bw = lw + 54, bh = static_cast<int>(named.size()) * row + 10;
-    int bx = ax + pw - bw - 8, by = ay + 8;
-    c.fill_rect(bx, by, bx + bw, by + bh, kWhite.with_alpha(0.85f));
-    for (size_t k = 0; k < named.size(); ++k) {
-      const Series& s = *named[k];
-      double cy = by + 5 + k * row + row / 2.0;
-      // A dark outline keeps light colours visible on the light box.
-      if (s.width > 0) {
-        double w = std::max(2.0, s.width);
-        c.line(bx + 8, cy, bx + 36, cy, kGray, w + 2);
-        c.line(bx + 8, cy, bx + 36, cy, s.color.with_alpha(1), w);
-      }
-      if (s.marker > 0 || s.width <= 0) {
-        double rad = std::max(3.0, s.marker);
-        c.disc(bx + 22, cy, rad + 1, kGray);
-        c.disc(bx + 22, cy, rad, s.color.with_alpha(1));
-      }
-      c.text(bx + 44, cy - th / 2.0, s.name, kBlack, scale);
+  if (named.empty()) return;
+  int lw = 0;
+  for (auto* s : named) lw = std::max(lw, Canvas::text_width(s->name, scale));
+  int row = th + 8, bw = lw + 54, bh = static_cast<int>(named.size()) * row + 10;
+  int bx = a.ax + a.pw - bw - 8, by = a.ay + 8;
+  c.fill_rect(bx, by, bx + bw, by + bh, kWhite.with_alpha(0.85f));
+  for (size_t k = 0; k < named.size(); ++k) {
+    const Series& s = *named[k];
+    double cy = by + 5 + k * row + row / 2.0;
+    // A dark outline keeps light colours visible on the light box.
+    if (s.width > 0) {
+      double w = std::max(2.0, s.width);
+      c.line(bx + 8, cy, bx + 36, cy, kGray, w + 2);
+      c.line(bx + 8, cy, bx + 36, cy, s.color.with_alpha(1), w);
     }
+    if (s.marker > 0 || s.width <= 0) {
+      double rad = std::max(3.0, s.marker);
+      c.disc(bx + 22, cy, rad + 1, kGray);
+      c.disc(bx + 22, cy, rad, s.color.with_alpha(1));
+    }
+    c.text(bx + 44, cy - th / 2.0, s.name, kBlack, scale);
   }
+}
+
+void Plot::render(Canvas& canvas, int ox, int oy) const {
+  const Axes a = layout(ox, oy);
+  canvas.paste(draw_data(a), a.ax, a.ay);
+  draw_frame(canvas, a, ox, oy);
+  draw_legend(canvas, a);
 }
 
 Canvas Plot::render() const {

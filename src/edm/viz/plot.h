@@ -90,7 +90,13 @@ class Plot {
     torch::Tensor values;  // float64 [rows, cols], normalised to [0, 1]
     double x0, x1, y0, y1;
   };
+  struct Axes;  // the data range and where it lies on the canvas
   void data_range(double& x0, double& x1, double& y0, double& y1) const;
+  Axes layout(int ox, int oy) const;
+  Canvas draw_data(const Axes& a) const;
+  void draw_heat(Canvas& inner, const Heat& h, const Axes& a) const;
+  void draw_frame(Canvas& c, const Axes& a, int ox, int oy) const;
+  void draw_legend(Canvas& c, const Axes& a) const;
 
   std::string title_, xlabel_, ylabel_;
   bool log_x_ = false, log_y_ = false;
