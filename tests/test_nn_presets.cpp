@@ -64,13 +64,13 @@ TEST(NnPresets, TrainingDefaultsLiveWithThePresets) {
   EXPECT_EQ(ref.batch, 512);
   EXPECT_DOUBLE_EQ(ref.duration, 200);
   EXPECT_DOUBLE_EQ(ref.lr_rampup, 10000);
-  EXPECT_FALSE(ref.max_minutes);
+  EXPECT_FALSE(ref.max_minutes.has_value());
   const auto cpu = nn::preset_training("fmnist-m", true), gpu = nn::preset_training("fmnist-m", false);
   EXPECT_EQ(cpu.batch, 64);
   EXPECT_EQ(gpu.batch, 256);
   EXPECT_DOUBLE_EQ(cpu.tick, 2);
   EXPECT_DOUBLE_EQ(gpu.tick, 10);
-  EXPECT_EQ(cpu.max_minutes, 10.0);
+  EXPECT_EQ(cpu.max_minutes.value_or(0), 10.0);
   EXPECT_THROW(nn::preset_training("nope", true), UsageError);
 }
 
