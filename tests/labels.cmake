@@ -10,9 +10,9 @@ set(EDM_TESTS_reference
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
-  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate")
+  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate")
 set(EDM_TESTS_cli
-  "Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError")
+  "Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError")
 
 # Each test is discovered once, by the first group whose filter it matches.
 set(_edm_taken "")

@@ -87,8 +87,8 @@ TEST(DistTrain, ResumesAtADifferentWorldSize) {
   Fixture f;
   auto one = f.run("one", "0.000032");
   // Three steps on two processes, then the same state resumed by one process
-  // (and the other way round) for the last. (A run of one tick writes no
-  // state, as in the reference.)
+  // (and the other way round) for the last. Every run with --dump ends with
+  // a training state, as the reference's.
   auto half2 = f.run("half2", "0.000024", "--nproc 2");
   auto half1 = f.run("half1", "0.000024");
   ASSERT_FALSE(one.empty() || half2.empty() || half1.empty());
