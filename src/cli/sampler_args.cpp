@@ -14,10 +14,10 @@ void add_noise_level_options(CLI::App* sub, SamplerOptions& o, const std::string
 
 namespace {
 
-// "auto (...), edm (Algorithm 2 ...), ..." from the sampler table.
+// "auto: ...; edm: Algorithm 2 ...; ..." from the sampler table.
 std::string sampler_help() {
-  std::string help = "auto (reference: edm, or ablation when ablating)";
-  for (const auto& s : sampler_table()) help += ", " + std::string(s.name) + " (" + s.description + ")";
+  std::string help = "auto: the reference's choice, edm or (when ablating) ablation";
+  for (const auto& s : sampler_table()) help += "; " + std::string(s.name) + ": " + s.description;
   return help;
 }
 
