@@ -33,7 +33,9 @@ MLPImpl::MLPImpl(const NetworkShape& s, const MLPOptions& o, const Build& build)
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& noise_labels, const torch::Tensor&,
                                const torch::Tensor&) {
-  auto ang = noise_labels.to(x.dtype()).unsqueeze(1) * freqs_.to(x.dtype());
+  // A single noise label (scalar sigma) applies to the whole batch.
+  auto noise = noise_labels.to(x.dtype()).reshape({-1}).expand({x.size(0)});
+  auto ang = noise.unsqueeze(1) * freqs_.to(x.dtype());
   return net_->forward(torch::cat({x, torch::sin(ang), torch::cos(ang)}, 1));
 }
 
