@@ -6,13 +6,7 @@ namespace edm::nn {
 
 DhariwalUNetOptions DhariwalUNetOptions::read(ConfigReader& r) {
   DhariwalUNetOptions o;
-  o.model_channels = r.integer("model_channels", o.model_channels);
-  o.channel_mult = r.integers("channel_mult", o.channel_mult);
-  o.channel_mult_emb = r.integer("channel_mult_emb", o.channel_mult_emb);
-  o.num_blocks = r.integer("num_blocks", o.num_blocks);
-  o.attn_resolutions = r.integers("attn_resolutions", o.attn_resolutions);
-  o.dropout = r.number("dropout", o.dropout);
-  o.label_dropout = r.number("label_dropout", o.label_dropout);
+  o.read_shared(r);
   return o;
 }
 

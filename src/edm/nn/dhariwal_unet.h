@@ -7,18 +7,17 @@
 #include "edm/nn/embedding.h"
 #include "edm/nn/network.h"
 #include "edm/nn/unet_block.h"
+#include "edm/nn/unet_options.h"
 
 namespace edm::nn {
 
-struct DhariwalUNetOptions {
-  int64_t model_channels = 192;
-  std::vector<int64_t> channel_mult{1, 2, 3, 4};
-  int64_t channel_mult_emb = 4;
-  int64_t num_blocks = 3;
-  std::vector<int64_t> attn_resolutions{32, 16, 8};
-  double dropout = 0.10;
-  double label_dropout = 0;
-
+struct DhariwalUNetOptions : UNetOptions {
+  DhariwalUNetOptions() {
+    model_channels = 192;
+    channel_mult = {1, 2, 3, 4};
+    num_blocks = 3;
+    attn_resolutions = {32, 16, 8};
+  }
   static DhariwalUNetOptions read(ConfigReader& r);
 };
 

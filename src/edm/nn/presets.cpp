@@ -21,20 +21,22 @@ const PresetTraining reference_training = {512, 10e-4, 10000, 200, 50, std::null
 const PresetTraining small_cpu_training = {64, 1e-3, 2, 1, 2, 10.0};
 const PresetTraining small_gpu_training = {256, 1e-3, 2, 5, 10, std::nullopt};
 
+// DDPM++ as train.py configures it (--arch=ddpmpp), with the given sizes.
+json ddpmpp(int64_t model_channels, json channel_mult, json extra = json::object()) {
+  json model{{"model_type", "SongUNet"},         {"embedding_type", "positional"},
+             {"encoder_type", "standard"},       {"decoder_type", "standard"},
+             {"channel_mult_noise", 1},          {"resample_filter", {1, 1}},
+             {"model_channels", model_channels}, {"channel_mult", std::move(channel_mult)}};
+  model.update(extra);
+  return model;
+}
+
 const std::vector<Preset>& presets() {
   // The reference's train.py: dropout defaults to 0.13 there, not to the
   // network's 0.10. The Fashion-MNIST ones are DDPM++ shrunk to 28->14->7.
   static const std::vector<Preset> list = {
       {"ddpmpp", "DDPM++ (SongUNet), 128 channels x [2,2,2], 4 blocks, attention at 16x16 (train.py --arch=ddpmpp)",
-       json{{"model_type", "SongUNet"},
-            {"embedding_type", "positional"},
-            {"encoder_type", "standard"},
-            {"decoder_type", "standard"},
-            {"channel_mult_noise", 1},
-            {"resample_filter", {1, 1}},
-            {"model_channels", 128},
-            {"channel_mult", {2, 2, 2}}},
-       0.13, false},
+       ddpmpp(128, {2, 2, 2}), 0.13, false},
       {"ncsnpp",
        "NCSN++ (SongUNet), 128 channels x [2,2,2], Fourier embedding, residual encoder (train.py --arch=ncsnpp)",
        json{{"model_type", "SongUNet"},
@@ -49,29 +51,9 @@ const std::vector<Preset>& presets() {
       {"adm", "ADM (DhariwalUNet), 192 channels x [1,2,3,4], 3 blocks (train.py --arch=adm)",
        json{{"model_type", "DhariwalUNet"}, {"model_channels", 192}, {"channel_mult", {1, 2, 3, 4}}}, 0.13, false},
       {"fmnist-s", "small DDPM++ for 28x28 on a CPU: 32 channels x [1,2,2], 1 block, no attention (~1M parameters)",
-       json{{"model_type", "SongUNet"},
-            {"embedding_type", "positional"},
-            {"encoder_type", "standard"},
-            {"decoder_type", "standard"},
-            {"channel_mult_noise", 1},
-            {"resample_filter", {1, 1}},
-            {"model_channels", 32},
-            {"channel_mult", {1, 2, 2}},
-            {"num_blocks", 1},
-            {"attn_resolutions", json::array()}},
-       0.0, true},
+       ddpmpp(32, {1, 2, 2}, {{"num_blocks", 1}, {"attn_resolutions", json::array()}}), 0.0, true},
       {"fmnist-m", "medium DDPM++ for 28x28: 64 channels x [1,2,2], 2 blocks, attention at 7x7 (~6M parameters)",
-       json{{"model_type", "SongUNet"},
-            {"embedding_type", "positional"},
-            {"encoder_type", "standard"},
-            {"decoder_type", "standard"},
-            {"channel_mult_noise", 1},
-            {"resample_filter", {1, 1}},
-            {"model_channels", 64},
-            {"channel_mult", {1, 2, 2}},
-            {"num_blocks", 2},
-            {"attn_resolutions", {7}}},
-       0.1, true},
+       ddpmpp(64, {1, 2, 2}, {{"num_blocks", 2}, {"attn_resolutions", {7}}}), 0.1, true},
   };
   return list;
 }

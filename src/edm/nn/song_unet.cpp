@@ -8,13 +8,7 @@ namespace edm::nn {
 
 SongUNetOptions SongUNetOptions::read(ConfigReader& r) {
   SongUNetOptions o;
-  o.model_channels = r.integer("model_channels", o.model_channels);
-  o.channel_mult = r.integers("channel_mult", o.channel_mult);
-  o.channel_mult_emb = r.integer("channel_mult_emb", o.channel_mult_emb);
-  o.num_blocks = r.integer("num_blocks", o.num_blocks);
-  o.attn_resolutions = r.integers("attn_resolutions", o.attn_resolutions);
-  o.dropout = r.number("dropout", o.dropout);
-  o.label_dropout = r.number("label_dropout", o.label_dropout);
+  o.read_shared(r);
   o.embedding_type = r.string("embedding_type", o.embedding_type, {"positional", "fourier"});
   o.channel_mult_noise = r.integer("channel_mult_noise", o.channel_mult_noise);
   o.encoder_type = r.string("encoder_type", o.encoder_type, {"standard", "skip", "residual"});

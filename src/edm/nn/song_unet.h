@@ -8,17 +8,11 @@
 #include "edm/nn/embedding.h"
 #include "edm/nn/network.h"
 #include "edm/nn/unet_block.h"
+#include "edm/nn/unet_options.h"
 
 namespace edm::nn {
 
-struct SongUNetOptions {
-  int64_t model_channels = 128;
-  std::vector<int64_t> channel_mult{1, 2, 2, 2};
-  int64_t channel_mult_emb = 4;
-  int64_t num_blocks = 4;
-  std::vector<int64_t> attn_resolutions{16};
-  double dropout = 0.10;
-  double label_dropout = 0;                   // classifier-free guidance training
+struct SongUNetOptions : UNetOptions {        // the shared defaults are DDPM++'s
   std::string embedding_type = "positional";  // "positional" (DDPM++) or "fourier" (NCSN++)
   int64_t channel_mult_noise = 1;             // 1 (DDPM++) or 2 (NCSN++)
   std::string encoder_type = "standard";      // "standard", "skip" or "residual" (NCSN++)
