@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     std::string device_name = "cpu";
     double seconds = 3;
     int threads = 0;
-    edm::nn::PresetOverrides overrides;
+    edm::networks::PresetOverrides overrides;
     std::vector<Job> jobs;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
       const bool small = job.preset.rfind("fmnist", 0) == 0;
       const int64_t res = small ? 28 : job.preset == "adm" ? 64 : 32;
       const int64_t channels = small ? 1 : 3, labels = small ? 10 : job.preset == "adm" ? 1000 : 10;
-      auto config = edm::nn::preset_config(job.preset, "edm", res, channels, labels, small ? 0 : 9, overrides);
-      auto net = edm::nn::make_precond(config);
+      auto config = edm::networks::preset_config(job.preset, "edm", res, channels, labels, small ? 0 : 9, overrides);
+      auto net = edm::networks::make_precond(config);
       net->to(device);
       int64_t params = 0;
       for (const auto& p : net->parameters()) params += p.numel();

@@ -101,7 +101,7 @@ struct Result {
   double mean_s = 0, best_s = 0, loss = 0, peak_gb = NAN;
 };
 
-Result run_case(const Job& job, const std::string& precond, const edm::nn::PresetOverrides& overrides,
+Result run_case(const Job& job, const std::string& precond, const edm::networks::PresetOverrides& overrides,
                 torch::Device device, double seconds, int64_t min_steps, int64_t warmup) {
   const bool small = job.preset.rfind("fmnist", 0) == 0;
   const int64_t res = job.res ? job.res : small ? 28 : job.preset == "adm" ? 64 : 32;
@@ -110,12 +110,12 @@ Result run_case(const Job& job, const std::string& precond, const edm::nn::Prese
   // recipe; ImageNet 1000 classes.
   const int64_t channels = small ? 1 : 3, labels = job.preset == "adm" ? 1000 : 10;
   const int64_t augment_dim = small ? 0 : 9;
-  auto config = edm::nn::preset_config(job.preset, precond, res, channels, labels, augment_dim, overrides);
+  auto config = edm::networks::preset_config(job.preset, precond, res, channels, labels, augment_dim, overrides);
   if (device.is_cpu()) reset_peak_rss();
 
   torch::manual_seed(0);
-  auto net = edm::nn::make_precond(config);
-  auto ema = edm::nn::make_precond(config);
+  auto net = edm::networks::make_precond(config);
+  auto ema = edm::networks::make_precond(config);
   net->to(device);
   ema->to(device);
   edm::load_state_dict(*ema, edm::state_dict(*net), "EMA copy");
@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
     double seconds = 10;
     int64_t min_steps = 3, warmup = 2, res = 0;
     int threads = 0;
-    edm::nn::PresetOverrides overrides;
+    edm::networks::PresetOverrides overrides;
     std::vector<Job> jobs;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];

@@ -78,7 +78,7 @@ TEST(Diffusion, IddpmGridIsTheOneThePreconditioningStores) {
   }
 }
 
-torch::Tensor by_hand(nn::PrecondImpl& net, const Preconditioning& pre, const torch::Tensor& x,
+torch::Tensor by_hand(networks::PrecondImpl& net, const Preconditioning& pre, const torch::Tensor& x,
                       const torch::Tensor& sigma) {
   auto c = pre.coefficients(sigma.reshape({-1, 1}));
   auto F = net.model().forward(c.c_in * x, c.c_noise.flatten(), {}, {});
@@ -91,7 +91,7 @@ TEST(Diffusion, PreconditioningOfPointsIsTheFormula) {
     auto config = toy2d_config(16);
     config["precond"] = precond;
     if (precond != "EDMPrecond") config.erase("sigma_data");
-    auto net = nn::make_precond(config);
+    auto net = networks::make_precond(config);
     net->eval();
     torch::NoGradGuard no_grad;
     auto x = torch::randn({5, 2});
@@ -109,7 +109,7 @@ TEST(Diffusion, PreconditioningOfPointsIsTheFormula) {
 TEST(Diffusion, ToyModelIsAModelFile) {
   test::TempDir dir;
   torch::manual_seed(1);
-  auto net = nn::make_precond(toy2d_config(8));
+  auto net = networks::make_precond(toy2d_config(8));
   save_precond(dir / "toy.safetensors", *net);
   auto d = load_denoiser(dir / "toy.safetensors", torch::kCPU);
   EXPECT_EQ(d->sample_shape(), (std::vector<int64_t>{2}));
@@ -122,10 +122,10 @@ TEST(Diffusion, ToyModelIsAModelFile) {
   auto bad = toy2d_config(8);
   bad.erase("sample_shape");
   bad["img_channels"] = 2, bad["img_resolution"] = 4;
-  EXPECT_THROW(nn::make_precond(bad), Error);
+  EXPECT_THROW(networks::make_precond(bad), Error);
   bad = toy2d_config(8);
   bad["label_dim"] = 3;
-  EXPECT_THROW(nn::make_precond(bad), Error);
+  EXPECT_THROW(networks::make_precond(bad), Error);
 }
 
 }  // namespace

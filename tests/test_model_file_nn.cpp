@@ -128,7 +128,7 @@ TEST_F(ModelFileNn, SaveLoadRoundTripOfReferenceFile) {
 }
 
 TEST_F(ModelFileNn, SaveLoadRoundTripOfFreshNetwork) {
-  auto net = nn::make_precond(nn::preset_config("fmnist-s", "vp", 28, 1, 10, 9));
+  auto net = networks::make_precond(networks::preset_config("fmnist-s", "vp", 28, 1, 10, 9));
   net->eval();
   auto path = dir / "fresh.safetensors";
   save_precond(path, *net);
@@ -154,8 +154,8 @@ namespace {
 
 TEST(ModelFileNnState, StateDictCopiesBetweenIdenticalBuilds) {
   // How training copies weights into an EMA network and back.
-  auto config = nn::preset_config("fmnist-s", "ve", 28, 1, 0, 0);
-  auto a = nn::make_precond(config), b = nn::make_precond(config);
+  auto config = networks::preset_config("fmnist-s", "ve", 28, 1, 0, 0);
+  auto a = networks::make_precond(config), b = networks::make_precond(config);
   auto state = state_dict(*a);
   EXPECT_TRUE(state.count("model.enc.28x28_conv.weight"));
   load_state_dict(*b, state, "ema");

@@ -9,7 +9,7 @@
 #include "edm/nn/presets.h"
 #include "testing.h"
 
-namespace edm::nn {
+namespace edm::networks {
 namespace {
 
 TEST(NnLayers, InitModesHaveTheirVariance) {
@@ -185,7 +185,7 @@ TEST(NnLayers, ScalarSigmaAndMissingLabelsBroadcast) {
 }
 
 TEST(NnLayers, TrainingModeUsesDropoutAndGradientsFlow) {
-  nn::PresetOverrides o;
+  networks::PresetOverrides o;
   o.dropout = 0.5;
   o.label_dropout = 0.5;
   auto net = make_precond(preset_config("fmnist-s", "edm", 28, 1, 10, 9, o));
@@ -206,4 +206,4 @@ TEST(NnLayers, TrainingModeUsesDropoutAndGradientsFlow) {
 }
 
 }  // namespace
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -53,7 +53,7 @@ TEST(NnReferenceIddpm, RoundSigmaIsExact) {
 TEST(NnReferenceIddpm, GridMatchesStoredBuffer) {
   // The u grid we compute equals the reference's stored buffer `u`.
   TensorFile file(test::reference("adm_iddpm.model.safetensors"));
-  auto net = nn::make_precond(read_model_config(file), nn::Build{torch::kCPU, false});
+  auto net = networks::make_precond(read_model_config(file), networks::Build{torch::kCPU, false});
   auto& iddpm = dynamic_cast<const iDDPMPreconditioning&>(net->preconditioning());
   auto stored = file.get("u");
   EXPECT_LT(test::max_abs_diff(iddpm.u(), stored), 1e-6 * stored.max().item<double>());

@@ -1,7 +1,7 @@
 // The preconditionings of the paper's Table 1 (EDM, VP, VE, iDDPM): each one
 // is its coefficients c_skip, c_out, c_in, c_noise of sigma and the noise
 // range it supports; D(x) = c_skip x + c_out F(c_in x; c_noise) is shared
-// (nn::PrecondImpl). Tensors keep sigma's shape ([N,1,...,1]) and dtype.
+// (networks::PrecondImpl). Tensors keep sigma's shape ([N,1,...,1]) and dtype.
 #pragma once
 #include <torch/torch.h>
 

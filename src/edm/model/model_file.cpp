@@ -20,14 +20,14 @@ std::string shape_str(torch::IntArrayRef s) {
 
 }  // namespace
 
-std::map<std::string, torch::Tensor> state_dict(nn::PrecondImpl& net) {
+std::map<std::string, torch::Tensor> state_dict(networks::PrecondImpl& net) {
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& p : net.named_parameters()) tensors[p.key()] = p.value().detach();
   for (const auto& b : net.named_buffers()) tensors[b.key()] = b.value().detach();
   return tensors;
 }
 
-void load_state_dict(nn::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
+void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
                      const std::string& where) {
   std::set<std::string> expected;
   torch::NoGradGuard no_grad;
@@ -48,11 +48,11 @@ void load_state_dict(nn::PrecondImpl& net, const std::map<std::string, torch::Te
     if (!expected.count(kv.first)) throw Error(where + ": unexpected tensor '" + kv.first + "'");
 }
 
-std::shared_ptr<nn::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
-                                              torch::Device device) {
-  std::shared_ptr<nn::PrecondImpl> net;
+std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
+                                                    torch::Device device) {
+  std::shared_ptr<networks::PrecondImpl> net;
   try {
-    net = nn::make_precond(config, nn::Build{device, false});  // every tensor comes from the file
+    net = networks::make_precond(config, networks::Build{device, false});  // every tensor comes from the file
   } catch (const Error& e) {
     throw Error(file.path() + ": " + e.what());
   }
@@ -60,7 +60,7 @@ std::shared_ptr<nn::PrecondImpl> load_precond(const TensorFile& file, const nloh
   return net;
 }
 
-void save_precond(const std::string& path, nn::PrecondImpl& net) {
+void save_precond(const std::string& path, networks::PrecondImpl& net) {
   save_tensors(path, state_dict(net), {{"edm.config", net.config().dump()}, {"edm.format", "edm-model-v1"}});
 }
 
@@ -82,7 +82,7 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
   TensorFile file(path);
   auto config = read_model_config(file);
   if (config["precond"] == "ideal") return load_ideal_denoiser(file, config, device);
-  return nn::as_denoiser(load_precond(file, config, device), device);
+  return networks::as_denoiser(load_precond(file, config, device), device);
 }
 
 }  // namespace edm

@@ -23,17 +23,17 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
 
 // A preconditioned network from a model file; every tensor must be present,
 // expected and of the right shape (errors name the tensor).
-std::shared_ptr<nn::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
-                                              torch::Device device);
+std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
+                                                    torch::Device device);
 // Writes the module's state_dict (reference key names) and its edm.config, atomically.
-void save_precond(const std::string& path, nn::PrecondImpl& net);
+void save_precond(const std::string& path, networks::PrecondImpl& net);
 
 // The module's parameters and buffers under their state_dict names (detached,
 // on the module's device); and the strict reverse: fills `net` from `tensors`,
 // throwing edm::Error("<where>: missing/unexpected tensor 'name'" or a shape
 // mismatch). For training states that keep several networks in one file.
-std::map<std::string, torch::Tensor> state_dict(nn::PrecondImpl& net);
-void load_state_dict(nn::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
+std::map<std::string, torch::Tensor> state_dict(networks::PrecondImpl& net);
+void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
                      const std::string& where);
 
 }  // namespace edm

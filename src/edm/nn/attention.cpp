@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace {
 
@@ -39,4 +39,4 @@ torch::Tensor attention_weights(const torch::Tensor& q, const torch::Tensor& k) 
   return AttentionWeights::apply(q, k);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

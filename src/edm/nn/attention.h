@@ -4,9 +4,9 @@
 #pragma once
 #include <torch/torch.h>
 
-namespace edm::nn {
+namespace edm::networks {
 
 // q [N,C,Q], k [N,C,K] -> w [N,Q,K].
 torch::Tensor attention_weights(const torch::Tensor& q, const torch::Tensor& k);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -4,7 +4,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 ConfigReader::ConfigReader(const nlohmann::json& object, std::string where)
     : object_(object), where_(std::move(where)) {
@@ -91,4 +91,4 @@ void ConfigReader::finish() const {
     if (!used_.count(it.key())) throw Error(where_ + ": unknown key \"" + it.key() + "\"");
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

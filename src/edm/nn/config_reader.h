@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace edm::nn {
+namespace edm::networks {
 
 class ConfigReader {
  public:
@@ -33,4 +33,4 @@ class ConfigReader {
   std::set<std::string> used_;
 };
 
-}  // namespace edm::nn
+}  // namespace edm::networks

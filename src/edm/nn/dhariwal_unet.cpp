@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace edm::nn {
+namespace edm::networks {
 
 DhariwalUNetOptions DhariwalUNetOptions::read(ConfigReader& r) {
   DhariwalUNetOptions o;
@@ -137,4 +137,4 @@ torch::Tensor DhariwalUNetImpl::forward(const torch::Tensor& x_in, const torch::
   return out_conv_(torch::silu(out_norm_(x)));
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

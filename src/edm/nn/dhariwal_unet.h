@@ -9,7 +9,7 @@
 #include "edm/nn/unet_block.h"
 #include "edm/nn/unet_options.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 struct DhariwalUNetOptions : UNetOptions {
   DhariwalUNetOptions() {
@@ -37,4 +37,4 @@ class DhariwalUNetImpl : public NetworkImpl {
   Conv2d out_conv_{nullptr};
 };
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace edm::nn {
+namespace edm::networks {
 
 PositionalEmbeddingImpl::PositionalEmbeddingImpl(int64_t channels, int64_t max_pos, bool end)
     : num_channels(channels), max_positions(max_pos), endpoint(end) {}
@@ -27,4 +27,4 @@ torch::Tensor FourierEmbeddingImpl::forward(const torch::Tensor& x) {
   return torch::cat({a.cos(), a.sin()}, 1);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

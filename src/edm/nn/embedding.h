@@ -5,7 +5,7 @@
 
 #include "edm/nn/init.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 class PositionalEmbeddingImpl : public torch::nn::Module {
  public:
@@ -24,4 +24,4 @@ class FourierEmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FourierEmbedding);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -4,7 +4,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 InitMode parse_init_mode(const std::string& name) {
   if (name == "xavier_uniform") return InitMode::XavierUniform;
@@ -37,4 +37,4 @@ torch::Tensor weight_init(const std::vector<int64_t>& shape, InitMode mode, int6
   return t.mul_(scale);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

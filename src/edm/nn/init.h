@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace edm::nn {
+namespace edm::networks {
 
 enum class InitMode { XavierUniform, XavierNormal, KaimingUniform, KaimingNormal };
 
@@ -32,4 +32,4 @@ struct Build {
 torch::Tensor weight_init(const std::vector<int64_t>& shape, InitMode mode, int64_t fan_in, int64_t fan_out,
                           double scale, const Build& build);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

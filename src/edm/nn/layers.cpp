@@ -4,7 +4,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const Init& init, const Build& build)
     : in_features(in), out_features(out) {
@@ -90,4 +90,4 @@ torch::Tensor GroupNormImpl::forward(const torch::Tensor& x) {
   return torch::group_norm(x, num_groups, weight.to(x.scalar_type()), bias.to(x.scalar_type()), eps);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -8,7 +8,7 @@
 
 #include "edm/nn/init.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 class LinearImpl : public torch::nn::Module {
  public:
@@ -53,4 +53,4 @@ class GroupNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GroupNorm);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -5,7 +5,7 @@
 #include "edm/core/error.h"
 #include "edm/nn/precond.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace {
 
@@ -49,4 +49,4 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Bu
 
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config) { return make_precond(config, Build{}); }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

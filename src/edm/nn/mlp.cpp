@@ -2,7 +2,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace tnn = torch::nn;
 
@@ -39,4 +39,4 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& nois
   return net_->forward(torch::cat({x, torch::sin(ang), torch::cos(ang)}, 1));
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -6,7 +6,7 @@
 #include "edm/nn/config_reader.h"
 #include "edm/nn/network.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 struct MLPOptions {
   int64_t hidden = 128, num_layers = 3;
@@ -25,4 +25,4 @@ class MLPImpl : public NetworkImpl {
   torch::nn::Sequential net_{nullptr};
 };
 
-}  // namespace edm::nn
+}  // namespace edm::networks

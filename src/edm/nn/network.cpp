@@ -5,7 +5,7 @@
 #include "edm/nn/mlp.h"
 #include "edm/nn/song_unet.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace {
 
@@ -48,4 +48,4 @@ std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std
   return std::make_shared<DhariwalUNetImpl>(shape, o, build);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

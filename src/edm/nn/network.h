@@ -7,7 +7,7 @@
 
 #include "edm/nn/init.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 class NetworkImpl : public torch::nn::Module {
  public:
@@ -33,4 +33,4 @@ struct NetworkShape {
 std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std::string& default_type,
                                           const NetworkShape& shape, const Build& build);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

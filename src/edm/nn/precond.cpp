@@ -2,7 +2,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace {
 
@@ -88,4 +88,4 @@ torch::Tensor PrecondImpl::forward(const torch::Tensor& x_in, const torch::Tenso
   return c.c_skip * x + c.c_out * F_x.to(torch::kFloat32);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -16,7 +16,7 @@
 #include "edm/nn/init.h"
 #include "edm/nn/network.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 class PrecondImpl : public torch::nn::Module {
  public:
@@ -77,4 +77,4 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Bu
 // `device`). Model files: edm/model/model_file.h.
 std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::Device device);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

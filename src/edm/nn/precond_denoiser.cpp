@@ -3,7 +3,7 @@
 #include "edm/core/forwarding_denoiser.h"
 #include "edm/nn/precond.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace {
 
@@ -32,4 +32,4 @@ std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::D
   return std::make_shared<PrecondDenoiser>(std::move(net), device);
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -2,7 +2,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 namespace {
 
@@ -136,4 +136,4 @@ json preset_config(const std::string& arch, const std::string& precond, int64_t 
   return config;
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace edm::nn {
+namespace edm::networks {
 
 struct PresetOverrides {
   std::optional<int64_t> cbase;              // model_channels (train.py --cbase)
@@ -53,4 +53,4 @@ void check_dropout(double p, const std::string& option);
 // A one-line description of a preset, for --help texts.
 std::string preset_description(const std::string& arch);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -4,7 +4,7 @@
 
 #include "edm/core/error.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 SongUNetOptions SongUNetOptions::read(ConfigReader& r) {
   SongUNetOptions o;
@@ -208,4 +208,4 @@ torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tens
   return out;
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -10,7 +10,7 @@
 #include "edm/nn/unet_block.h"
 #include "edm/nn/unet_options.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 struct SongUNetOptions : UNetOptions {        // the shared defaults are DDPM++'s
   std::string embedding_type = "positional";  // "positional" (DDPM++) or "fourier" (NCSN++)
@@ -44,4 +44,4 @@ class SongUNetImpl : public NetworkImpl {
   std::vector<Stage> enc_, dec_;
 };
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -2,7 +2,7 @@
 
 #include "edm/nn/attention.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 UNetBlockImpl::UNetBlockImpl(int64_t in, int64_t out, const BlockOptions& opt, const Build& build)
     : in_channels(in), out_channels(out), options(opt) {
@@ -65,4 +65,4 @@ torch::Tensor UNetBlockImpl::forward(const torch::Tensor& input, const torch::Te
   return x;
 }
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -10,7 +10,7 @@
 
 #include "edm/nn/layers.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 struct BlockOptions {
   int64_t emb_channels = 0;
@@ -43,4 +43,4 @@ class UNetBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UNetBlock);
 
-}  // namespace edm::nn
+}  // namespace edm::networks

@@ -6,7 +6,7 @@
 
 #include "edm/nn/config_reader.h"
 
-namespace edm::nn {
+namespace edm::networks {
 
 struct UNetOptions {
   int64_t model_channels = 128;
@@ -29,4 +29,4 @@ struct UNetOptions {
   }
 };
 
-}  // namespace edm::nn
+}  // namespace edm::networks

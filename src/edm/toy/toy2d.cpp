@@ -60,7 +60,7 @@ std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOpti
     throw UsageError("toy training options must be positive");
   torch::manual_seed(o.seed);  // the MLP's initial weights
   auto gen = seed_generator(o.seed + 1);
-  auto net = nn::make_precond(toy2d_config(o.hidden));
+  auto net = networks::make_precond(toy2d_config(o.hidden));
   net->train();
   std::vector<std::pair<std::string, torch::Tensor>> params;
   for (const auto& p : net->named_parameters()) params.emplace_back(p.key(), p.value());
@@ -86,7 +86,7 @@ std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOpti
   }
   progress.finish();
   if (final_loss) *final_loss = ema_loss;
-  return nn::as_denoiser(net, torch::kCPU);
+  return networks::as_denoiser(net, torch::kCPU);
 }
 
 torch::Tensor sample_toy2d(Denoiser& net, int64_t n, int64_t steps, uint64_t seed) {

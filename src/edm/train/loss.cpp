@@ -36,7 +36,7 @@ torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma) {
   return 1 / sigma.square();
 }
 
-torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
+torch::Tensor diffusion_loss(networks::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
                              const torch::Tensor& augment_labels, const LossConfig& c, const torch::Tensor& sigma_in,
                              const torch::Tensor& n) {
   std::vector<int64_t> shape(images.dim(), 1);  // sigma as [N,1,...,1], like the images

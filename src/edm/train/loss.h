@@ -35,7 +35,7 @@ torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma);
 // sigma [N,1,1,1] drawn by sample_sigma (viewed as [N,1,...,1]) and n
 // standard normal like y (drawn by the caller so that they can follow the
 // global batch).
-torch::Tensor diffusion_loss(nn::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
+torch::Tensor diffusion_loss(networks::PrecondImpl& net, const torch::Tensor& images, const torch::Tensor& labels,
                              const torch::Tensor& augment_labels, const LossConfig& c, const torch::Tensor& sigma,
                              const torch::Tensor& n);
 

@@ -9,7 +9,7 @@
 namespace edm {
 
 void resolve_defaults(TrainOptions& o, bool cpu) {
-  const auto d = nn::preset_training(o.arch, cpu);
+  const auto d = networks::preset_training(o.arch, cpu);
   if (!o.batch) o.batch = d.batch;
   if (!o.lr) o.lr = d.lr;
   if (!o.lr_rampup) o.lr_rampup = d.lr_rampup;
@@ -30,8 +30,8 @@ void check_options(const TrainOptions& o) {
   if (*o.batch < 1) throw UsageError("--batch must be at least 1");
   if (o.batch_gpu && *o.batch_gpu < 1) throw UsageError("--batch-gpu must be at least 1");
   if (!(o.augment >= 0 && o.augment <= 1)) throw UsageError("--augment must be in [0, 1]");
-  nn::check_dropout(o.label_dropout, "label-dropout");
-  if (o.dropout) nn::check_dropout(*o.dropout, "dropout");
+  networks::check_dropout(o.label_dropout, "label-dropout");
+  if (o.dropout) networks::check_dropout(*o.dropout, "dropout");
   if (o.snap < 0 || o.dump < 0) throw UsageError("--snap and --dump must be non-negative");
   if (o.fp16 && o.bf16) throw UsageError("--fp16 and --bf16 exclude each other");
   if (o.max_minutes && !(*o.max_minutes > 0)) throw UsageError("--max-minutes must be positive");

@@ -45,7 +45,7 @@ struct TrainFrontEnd {
 };
 
 // Fills what the user left open from the preset's training defaults
-// (nn::preset_training); a resumed run gets no time limit by default.
+// (networks::preset_training); a resumed run gets no time limit by default.
 void resolve_defaults(TrainOptions& o, bool cpu);
 // One rule per option; edm::UsageError naming the option.
 void check_options(const TrainOptions& o);

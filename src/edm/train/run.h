@@ -78,7 +78,7 @@ class TrainRun {
   int64_t label_dim_ = 0;
   LossConfig loss_cfg_;
   uint64_t seed_ = 0;
-  std::shared_ptr<nn::PrecondImpl> net_, ema_;
+  std::shared_ptr<networks::PrecondImpl> net_, ema_;
   std::unique_ptr<Adam> adam_;
   TrainCounters counters_;
   int64_t total_nimg_ = 0, num_params_ = 0;

@@ -38,7 +38,7 @@ std::string make_run_dir(const std::string& outdir, const std::string& desc) {
 }
 
 // Copies the tensors of a model file whose names and shapes match (--transfer).
-void transfer_weights(const std::string& path, nn::PrecondImpl& net) {
+void transfer_weights(const std::string& path, networks::PrecondImpl& net) {
   TensorFile f(path);
   torch::NoGradGuard no_grad;
   int64_t copied = 0;
@@ -52,15 +52,15 @@ void transfer_weights(const std::string& path, nn::PrecondImpl& net) {
 
 // The network a fresh run builds from its preset and the options.
 nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool cond, int64_t augment_dim) {
-  nn::PresetOverrides overrides;
+  networks::PresetOverrides overrides;
   overrides.cbase = o.cbase;
   if (!o.cres.empty()) overrides.cres = o.cres;
   overrides.dropout = o.dropout;
   if (o.label_dropout > 0) overrides.label_dropout = o.label_dropout;
   overrides.use_fp16 = o.fp16;
   overrides.use_bf16 = o.bf16;
-  return nn::preset_config(o.arch, o.precond, data.resolution(), data.channels(), cond ? data.label_dim : 0,
-                           augment_dim, overrides);
+  return networks::preset_config(o.arch, o.precond, data.resolution(), data.channels(), cond ? data.label_dim : 0,
+                                 augment_dim, overrides);
 }
 
 void check_fits(const nlohmann::json& config, const Dataset& data) {
@@ -122,8 +122,8 @@ void TrainRun::build_network() {
 
   seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
   torch::manual_seed(seed_);  // initialisation
-  net_ = nn::make_precond(config_);
-  ema_ = nn::make_precond(config_);
+  net_ = networks::make_precond(config_);
+  ema_ = networks::make_precond(config_);
   net_->to(device_);
   ema_->to(device_);
   load_state_dict(*ema_, state_dict(*net_), "EMA copy");

@@ -6,7 +6,7 @@
 
 namespace edm {
 
-void save_train_state(const std::string& path, nn::PrecondImpl& net, nn::PrecondImpl& ema, const Adam& adam,
+void save_train_state(const std::string& path, networks::PrecondImpl& net, networks::PrecondImpl& ema, const Adam& adam,
                       const TrainCounters& c) {
   std::map<std::string, torch::Tensor> t;
   for (auto& [name, v] : state_dict(net)) t["net." + name] = v.cpu();
@@ -36,7 +36,7 @@ TrainStateInfo read_train_state_info(const std::string& path) {
   return s;
 }
 
-void load_train_state(const std::string& path, nn::PrecondImpl& net, nn::PrecondImpl& ema, Adam& adam) {
+void load_train_state(const std::string& path, networks::PrecondImpl& net, networks::PrecondImpl& ema, Adam& adam) {
   TensorFile f(path);
   auto info = read_train_state_info(path);
   // Split by prefix; the model-file loader checks each network's tensors by name and shape.

@@ -17,7 +17,7 @@ struct TrainCounters {
   uint64_t seed = 0;
 };
 
-void save_train_state(const std::string& path, nn::PrecondImpl& net, nn::PrecondImpl& ema, const Adam& adam,
+void save_train_state(const std::string& path, networks::PrecondImpl& net, networks::PrecondImpl& ema, const Adam& adam,
                       const TrainCounters& c);
 
 // Reads the counters and the network config of a state (to rebuild the run).
@@ -29,6 +29,6 @@ TrainStateInfo read_train_state_info(const std::string& path);
 
 // Loads weights, EMA and moments into modules built from the state's config.
 // Throws edm::Error naming a missing, unexpected or mis-shaped tensor.
-void load_train_state(const std::string& path, nn::PrecondImpl& net, nn::PrecondImpl& ema, Adam& adam);
+void load_train_state(const std::string& path, networks::PrecondImpl& net, networks::PrecondImpl& ema, Adam& adam);
 
 }  // namespace edm
