@@ -151,4 +151,32 @@ TEST(PlotTest, LossCurveFromStatsJsonl) {
   EXPECT_THROW(read_loss_curve(dir / "missing.jsonl"), Error);
 }
 
+TEST(PlotTest, LossCurveSkipsTicksWithoutAFiniteLoss) {
+  // A tick in which every step diverged is logged with a null loss.
+  test::TempDir dir;
+  {
+    std::ofstream f(dir / "stats.jsonl");
+    f << "{\"Progress/kimg\": {\"mean\": 1}, \"Loss/loss\": {\"num\": 4, \"mean\": 0.5}}\n"
+      << "{\"Progress/kimg\": {\"mean\": 2}, \"Loss/loss\": {\"num\": 0, \"mean\": null}}\n"
+      << "{\"kimg\": 3, \"loss\": null}\n"
+      << "{\"kimg\": 4, \"loss\": 0.25}\n";
+  }
+  auto c = read_loss_curve(dir / "stats.jsonl");
+  EXPECT_EQ(c.kimg, (std::vector<double>{1, 4}));
+  EXPECT_EQ(c.loss, (std::vector<double>{0.5, 0.25}));
+  EXPECT_EQ(c.nonfinite, 2);
+  plot_loss_curve(dir / "stats.jsonl", dir / "loss.png");
+  EXPECT_EQ(read_image(dir / "loss.png").size(0), 3);
+  {
+    std::ofstream f(dir / "diverged.jsonl");
+    f << "{\"kimg\": 1, \"loss\": null}\n";
+  }
+  try {
+    read_loss_curve(dir / "diverged.jsonl");
+    ADD_FAILURE() << "a log without a finite loss was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no finite loss"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace

@@ -1,5 +1,6 @@
 #include "edm/viz/loss_curve.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,12 +12,15 @@ namespace edm {
 
 namespace {
 
+// The value under `name` or `alt`: a number or {"mean": number}. A null
+// stands for a tick without a finite value (JSON has no NaN): NaN.
 std::optional<double> field(const nlohmann::json& j, const char* name, const char* alt) {
   for (const char* key : {name, alt}) {
     auto it = j.find(key);
     if (it == j.end()) continue;
-    if (it->is_number()) return it->get<double>();
-    if (it->is_object() && it->contains("mean") && (*it)["mean"].is_number()) return (*it)["mean"].get<double>();
+    const auto& v = it->is_object() && it->contains("mean") ? (*it)["mean"] : *it;
+    if (v.is_number()) return v.get<double>();
+    if (v.is_null()) return std::nan("");
   }
   return std::nullopt;
 }
@@ -38,10 +42,16 @@ LossCurve read_loss_curve(const std::string& path) {
     }
     auto kimg = field(j, "kimg", "Progress/kimg"), loss = field(j, "loss", "Loss/loss");
     if (!kimg || !loss) throw Error(path + ":" + std::to_string(i + 1) + ": needs numeric 'kimg' and 'loss'");
+    if (!std::isfinite(*loss)) {
+      ++curve.nonfinite;  // a tick in which no step had a finite loss
+      continue;
+    }
     curve.kimg.push_back(*kimg);
     curve.loss.push_back(*loss);
   }
-  if (curve.kimg.empty()) throw Error("training log " + path + " has no entries");
+  if (curve.kimg.empty())
+    throw Error("training log " + path +
+                (curve.nonfinite ? " has no finite loss (the run diverged: lower --lr)" : " has no entries"));
   return curve;
 }
 
