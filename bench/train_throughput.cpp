@@ -121,9 +121,7 @@ Result run_case(const Job& job, const std::string& precond, const edm::networks:
   edm::load_state_dict(*ema, edm::state_dict(*net), "EMA copy");
   ema->eval();
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
-  std::vector<std::pair<std::string, torch::Tensor>> params;
-  for (const auto& p : net->named_parameters()) params.emplace_back(p.key(), p.value());
-  edm::Adam adam(params);
+  edm::Adam adam(*net);
   Result r;
   for (const auto& p : net->parameters()) r.params += p.numel();
 

@@ -62,9 +62,7 @@ std::shared_ptr<Denoiser> train_toy2d(const torch::Tensor& data, const Toy2dOpti
   auto gen = seed_generator(o.seed + 1);
   auto net = networks::make_precond(toy2d_config(o.hidden));
   net->train();
-  std::vector<std::pair<std::string, torch::Tensor>> params;
-  for (const auto& p : net->named_parameters()) params.emplace_back(p.key(), p.value());
-  Adam opt(params);
+  Adam opt(*net);
   // The loss of `edm train` (EDM p_train and lambda), on points instead of images.
   LossConfig loss_cfg = LossConfig::for_precond("edm");
   loss_cfg.sigma_data = kSigmaData;

@@ -14,6 +14,18 @@ Adam::Adam(std::vector<std::pair<std::string, torch::Tensor>> params, double bet
   }
 }
 
+namespace {
+
+std::vector<std::pair<std::string, torch::Tensor>> named_parameters(const torch::nn::Module& module) {
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (const auto& p : module.named_parameters()) params.emplace_back(p.key(), p.value());
+  return params;
+}
+
+}  // namespace
+
+Adam::Adam(const torch::nn::Module& module) : Adam(named_parameters(module)) {}
+
 void Adam::step(double lr) {
   torch::NoGradGuard no_grad;
   ++step_;

@@ -13,6 +13,8 @@ class Adam {
  public:
   Adam(std::vector<std::pair<std::string, torch::Tensor>> params, double beta1 = 0.9, double beta2 = 0.999,
        double eps = 1e-8);
+  // Every parameter of `module`, under its state_dict name.
+  explicit Adam(const torch::nn::Module& module);
   // One update with learning rate lr from the parameters' .grad().
   void step(double lr);
   int64_t steps() const { return step_; }

@@ -131,9 +131,7 @@ void TrainRun::build_network() {
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   if (!o_.transfer.empty()) transfer_weights(o_.transfer, *net_);
   world_.broadcast_from_main(net_->parameters());  // every rank starts from rank 0's weights
-  std::vector<std::pair<std::string, torch::Tensor>> params;
-  for (const auto& p : net_->named_parameters()) params.emplace_back(p.key(), p.value());
-  adam_ = std::make_unique<Adam>(params);
+  adam_ = std::make_unique<Adam>(*net_);
   counters_.seed = seed_;
   if (resumed_) {
     load_train_state(o_.resume, *net_, *ema_, *adam_);
