@@ -123,8 +123,8 @@ TEST(Dist, RankBatchesSplitLikeTheReference) {
 
 TEST(Dist, LaunchStopsAllRanksWhenOneFails) {
   // `edm` itself is the launched program; an unknown subcommand fails fast on every rank.
-  EXPECT_THROW(dist::launch_local(2, EDM_BINARY, {"nosuchcommand"}), Error);
-  EXPECT_NO_THROW(dist::launch_local(2, EDM_BINARY, {"info", "--device", "cpu"}));
+  EXPECT_THROW(dist::launch_local(2, test::edm_binary(), {"nosuchcommand"}), Error);
+  EXPECT_NO_THROW(dist::launch_local(2, test::edm_binary(), {"info", "--device", "cpu"}));
 }
 
 TEST(Dist, GradReducerAveragesAccumulatedGradientsDuringBackward) {

@@ -55,7 +55,7 @@ std::string find_cycle(const Graph& g, const std::string& node, std::vector<std:
 }
 
 TEST(Layout, NoIncludeCycleBetweenFolders) {
-  const auto g = include_graph(fs::path(EDM_SOURCE_DIR) / "src" / "edm");
+  const auto g = include_graph(fs::path(edm::test::source_dir()) / "src" / "edm");
   ASSERT_GE(g.size(), 8u);
   EXPECT_TRUE(g.at("core").empty()) << "core/ is the bottom layer";
   std::set<std::string> done;

@@ -62,7 +62,7 @@ TEST(Safetensors, RoundTripsEveryDtype) {
 
 TEST(Safetensors, ReadsEveryReferenceFile) {
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(EDM_REFERENCE_DIR)) {
+  for (const auto& e : std::filesystem::directory_iterator(test::reference_dir())) {
     if (e.path().extension() != ".safetensors") continue;
     TensorFile f(e.path().string());
     for (const auto& name : f.names()) EXPECT_GE(f.get(name).numel(), 0);

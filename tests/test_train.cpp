@@ -194,7 +194,7 @@ TEST(Train, SigkillNeverLeavesACorruptFile) {
   for (int k = 0; k < 3; ++k) {
     pid_t pid = fork();
     if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", ("exec " + std::string(EDM_BINARY) + " " + args(k) + " >/dev/null 2>&1").c_str(),
+      execl("/bin/sh", "sh", "-c", ("exec " + test::edm_binary() + " " + args(k) + " >/dev/null 2>&1").c_str(),
             nullptr);
       _exit(127);
     }

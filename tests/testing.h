@@ -10,7 +10,12 @@
 
 namespace edm::test {
 
-inline std::string reference(const std::string& file) { return std::string(EDM_REFERENCE_DIR) + "/" + file; }
+// Defined in testing_paths.cpp, the one file compiled with the build's paths,
+// so that every other test object is the same in any checkout.
+std::string reference_dir();
+std::string edm_binary();
+std::string source_dir();
+inline std::string reference(const std::string& file) { return reference_dir() + "/" + file; }
 
 // A fresh, empty directory removed at the end of the test.
 class TempDir {
@@ -44,7 +49,7 @@ struct CommandResult {
 
 // Runs the edm binary with the given arguments (a shell-quoted string).
 inline CommandResult run_edm(const std::string& args) {
-  std::string cmd = std::string(EDM_BINARY) + " " + args + " 2>&1";
+  std::string cmd = edm_binary() + " " + args + " 2>&1";
   CommandResult r{-1, ""};
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
