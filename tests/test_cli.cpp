@@ -1,3 +1,4 @@
+#include "edm/sampling/ideal_denoiser.h"
 #include "testing.h"
 
 using edm::test::run_edm;
@@ -22,4 +23,32 @@ TEST(Cli, HelpExitsZero) {
   auto r = run_edm("--help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("info"), std::string::npos);
+}
+
+TEST(Cli, ErrorsNameWhatIsWrongInOneShortLine) {
+  struct Case {
+    const char* args;
+    const char* says;
+  };
+  for (const Case& c : {Case{"frobnicate", "unknown command 'frobnicate'"}, Case{"info --threads -1", "not in range"},
+                        Case{"train --duration 1e300 --outdir /nonexistent", "--duration must be at most"},
+                        Case{"generate --net x --seeds 0,0,1 --outdir /nonexistent", "seed 0 appears twice"}}) {
+    auto r = run_edm(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << c.args << ": " << r.output;
+    EXPECT_LT(r.output.size(), 200u) << c.args << ": " << r.output;
+  }
+}
+
+TEST(Cli, AnOutputThatIsAnInputIsRefusedAndKept) {
+  edm::test::TempDir dir;
+  edm::save_ideal_denoiser(dir / "v.safetensors", torch::randn({3, 1, 4, 4}, torch::kFloat64), {}, 0.1);
+  std::filesystem::create_symlink(dir / "v.safetensors", dir / "alias");
+  const auto before = std::filesystem::file_size(dir / "v.safetensors");
+  for (const std::string out : {"--raw " + (dir / "v.safetensors"), "--grid " + (dir / "alias")}) {
+    auto r = run_edm("generate --net " + (dir / "v.safetensors") + " --seeds 0-1 --steps 2 " + out);
+    EXPECT_EQ(r.exit_code, 2) << out << ": " << r.output;
+    EXPECT_NE(r.output.find("would destroy it"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(std::filesystem::file_size(dir / "v.safetensors"), before);
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "edm/core/error.h"
@@ -125,6 +126,65 @@ TEST(Dist, LaunchStopsAllRanksWhenOneFails) {
   // `edm` itself is the launched program; an unknown subcommand fails fast on every rank.
   EXPECT_THROW(dist::launch_local(2, test::edm_binary(), {"nosuchcommand"}), Error);
   EXPECT_NO_THROW(dist::launch_local(2, test::edm_binary(), {"info", "--device", "cpu"}));
+}
+
+namespace {
+
+// Running: exists and is not a zombie waiting for whoever adopted it.
+bool running(pid_t p) {
+  if (::kill(p, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(p) + "/stat");
+  std::string pid, comm, state;
+  stat >> pid >> comm >> state;
+  return state != "Z";
+}
+
+// Starts a launcher of two `sleep` ranks in a child process, waits for the
+// ranks' pids, sends the launcher `sig` and returns whether both ranks are
+// gone within a few seconds.
+bool ranks_end_with_launcher(int sig) {
+  test::TempDir dir;
+  const std::string script = "echo $$ > " + dir.path() + "/pid.$RANK.tmp && mv " + dir.path() + "/pid.$RANK.tmp " +
+                             dir.path() + "/pid.$RANK && exec sleep 60";
+  pid_t launcher = ::fork();
+  if (launcher == 0) {
+    try {
+      dist::launch_local(2, "/bin/sh", {"-c", script}, std::chrono::seconds(2));
+    } catch (...) {
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  std::vector<pid_t> ranks;
+  for (int i = 0; i < 200 && ranks.size() < 2; ++i) {
+    ranks.clear();
+    for (int r = 0; r < 2; ++r) {
+      std::ifstream in(dir / ("pid." + std::to_string(r)));
+      pid_t p = 0;
+      if (in >> p) ranks.push_back(p);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(ranks.size(), 2u);
+  ::kill(launcher, sig);
+  int status = 0;
+  ::waitpid(launcher, &status, 0);
+  for (int i = 0; i < 100; ++i) {
+    bool any = false;
+    for (pid_t p : ranks) any = any || running(p);
+    if (!any) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (pid_t p : ranks) ::kill(p, SIGKILL);
+  return false;
+}
+
+}  // namespace
+
+TEST(Dist, RanksEndWhenTheLauncherIsStoppedOrKilled) {
+  EXPECT_TRUE(ranks_end_with_launcher(SIGTERM));
+  EXPECT_TRUE(ranks_end_with_launcher(SIGINT));
+  EXPECT_TRUE(ranks_end_with_launcher(SIGKILL));
 }
 
 TEST(Dist, GradReducerAveragesAccumulatedGradientsDuringBackward) {

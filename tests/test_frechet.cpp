@@ -1,6 +1,8 @@
+#include <cmath>
+
 #include "edm/core/error.h"
-#include "edm/io/safetensors.h"
 #include "edm/eval/frechet.h"
+#include "edm/io/safetensors.h"
 #include "testing.h"
 
 namespace {
@@ -72,6 +74,27 @@ TEST(FrechetTest, StatsFilesRoundTripAndRejectWrongShapes) {
   EXPECT_THROW(load_stats(dir / "bad.safetensors"), Error);
   save_tensors(dir / "none.safetensors", {{"x", torch::zeros({4})}});
   EXPECT_THROW(load_stats(dir / "none.safetensors"), Error);
+}
+
+TEST(FrechetTest, StatisticsThatAreNoGaussianAreRefused) {
+  test::TempDir dir;
+  auto eye = torch::eye(3, torch::kFloat64);
+  auto mu = torch::zeros({3}, torch::kFloat64);
+  auto nan_mu = mu.clone();
+  nan_mu[1] = std::nan("");
+  auto not_psd = torch::diag(torch::tensor({1.0, -2.0, 1.0}, torch::kFloat64));
+  auto not_symmetric = eye.clone();
+  not_symmetric[0][2] = 0.5;
+  EXPECT_THROW(frechet_distance(nan_mu, eye, mu, eye), Error);
+  EXPECT_THROW(frechet_distance(mu, not_psd, mu, eye), Error);
+  EXPECT_THROW(frechet_distance(mu, eye, mu, not_symmetric), Error);
+  for (const auto& [m, s] : {std::pair{nan_mu, eye}, std::pair{mu, not_psd}}) {
+    save_tensors(dir / "s.safetensors", {{"mu", m}, {"sigma", s}});
+    EXPECT_THROW(load_stats(dir / "s.safetensors"), Error);
+  }
+  // A rank-deficient sample covariance is a covariance: rounding must not trip the check.
+  auto rank1 = feature_stats(torch::randn({2, 50}, torch::kFloat64));
+  EXPECT_NO_THROW(frechet_distance(rank1.mu, rank1.sigma, rank1.mu, rank1.sigma));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Model files of preconditioned networks: round trips, and every way a file
 // can be wrong gives an edm::Error naming what is wrong.
+#include <cmath>
+
 #include "edm/core/error.h"
 #include "edm/model/model_file.h"
 #include "edm/nn/precond.h"
@@ -58,6 +60,15 @@ TEST_F(ModelFileNn, UnexpectedTensorIsNamed) {
 TEST_F(ModelFileNn, MisshapedTensorIsNamed) {
   tensors["model.map_layer0.weight"] = tensors["model.map_layer0.weight"].t().contiguous();
   expect_error(write("shape.safetensors"), "'model.map_layer0.weight' has shape [64,128], expected [128,64]");
+}
+
+TEST_F(ModelFileNn, NonFiniteWeightsAreNamed) {
+  for (double bad : {std::nan(""), double(INFINITY)}) {
+    auto w = tensors["model.map_layer0.weight"].clone();
+    w.view(-1)[5] = bad;
+    tensors["model.map_layer0.weight"] = w;
+    expect_error(write("nan.safetensors"), "'model.map_layer0.weight' has non-finite values");
+  }
 }
 
 TEST_F(ModelFileNn, MissingConfig) {

@@ -43,3 +43,14 @@ TEST(SeedList, RejectsMalformed) {
   for (const char* bad : {"", "a", "1,,2", "5-2", "-1", "1-", "1.5", "99999999999999999999", "1,2,"})
     EXPECT_THROW(parse_seed_list(bad), UsageError) << bad;
 }
+
+TEST(SeedList, RejectsRepeatedSeedsAndUnboundedLists) {
+  EXPECT_THROW(parse_seed_list("0,0,1"), UsageError);
+  EXPECT_THROW(parse_seed_list("0-9,5"), UsageError);
+  EXPECT_THROW(parse_seed_list("0-67108863,67108864"), UsageError);  // 2^26 + 1 seeds
+  std::string many;
+  for (int i = 0; i < 3; ++i)
+    many += (i ? "," : "") + std::to_string(i << 25) + "-" + std::to_string((i << 25) + 33554431);
+  EXPECT_THROW(parse_seed_list(many), UsageError);
+  EXPECT_EQ(parse_seed_list("0-33554431,33554432-67108863").size(), 1u << 26);
+}

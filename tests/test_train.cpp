@@ -223,6 +223,46 @@ TEST(Train, SigkillNeverLeavesACorruptFile) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
+TEST(Train, SigintOrSigtermSavesAStateAndExits) {
+  test::TempDir dir;
+  write_dataset(dir / "data", 16, 8);
+  const int signals[] = {SIGINT, SIGTERM};
+  for (int k = 0; k < 2; ++k) {
+    const std::string out = dir / ("runs" + std::to_string(k));
+    pid_t pid = fork();
+    if (pid == 0) {
+      const std::string args = "train --data " + (dir / "data") + " --outdir " + out +
+                               " --cbase 8 --batch 8 --tick 0.008 --snap 1000 --dump 1000 --duration 1 --device cpu -q";
+      execl("/bin/sh", "sh", "-c", ("exec " + test::edm_binary() + " " + args + " >/dev/null 2>&1").c_str(), nullptr);
+      _exit(127);
+    }
+    // Wait for a few ticks of the stats log, then ask the run to stop.
+    auto ticks = [&] {
+      int n = 0;
+      std::error_code ec;
+      for (const auto& run : fs::directory_iterator(out, ec)) {
+        std::ifstream in(run.path() / "stats.jsonl");
+        for (std::string line; std::getline(in, line);) ++n;
+      }
+      return n;
+    };
+    for (int i = 0; i < 1200 && ticks() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    kill(pid, signals[k]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "the run died of the signal instead of stopping";
+    EXPECT_EQ(WEXITSTATUS(status), 128 + signals[k]);
+    // --dump 1000 writes no state on its own: this one is the stop's.
+    std::string state;
+    for (const auto& e : fs::recursive_directory_iterator(out))
+      if (e.path().filename().string().rfind("training-state-", 0) == 0) state = e.path().string();
+    ASSERT_FALSE(state.empty()) << "no training state after the signal";
+    auto r = test::run_edm("train --data " + (dir / "data") + " --outdir " + (dir / ("resumed" + std::to_string(k))) +
+                           " --resume " + state + " --duration 0.000048 --tick 0.008 --grid 1 --device cpu -q");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  }
+}
+
 TEST(Train, BadInputIsAOneLineError) {
   test::TempDir dir;
   write_dataset(dir / "good", 8, 8);

@@ -46,6 +46,7 @@ void run(GenerateArgs& a) {
     throw UsageError("nothing to write: give --outdir, --raw or --grid");
   if (a.batch < 1) throw UsageError("--batch must be at least 1");
   const auto seeds = parse_seed_list(a.seeds);
+  check_outputs_are_not_inputs({a.raw, a.grid}, {a.net, a.latents});
   std::shared_ptr<Denoiser> net = apply_sampler_options(a.sampling, load_denoiser(a.net, device));
   const auto& gen = a.sampling.gen;
   const auto& so = gen.sampler_options;

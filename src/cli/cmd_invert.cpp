@@ -27,6 +27,7 @@ void run(InvertArgs& a) {
   init_threads(a.runtime.threads);
   const auto device = parse_device(a.runtime.device);
   validate(a.o);
+  check_outputs_are_not_inputs({a.out}, {a.net, a.images});
   auto net = load_denoiser(a.net, device);
   TensorFile in(a.images);
   if (!in.has("images")) throw Error(a.images + ": no tensor 'images'");

@@ -86,7 +86,7 @@ void register_toy(CLI::App& app) {
       ->capture_default_str();
   two->add_option("--seed", o->two.seed, "Seed")->capture_default_str();
   two->add_option("--out", o->out2, "PNG to write")->capture_default_str();
-  two->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  two->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 4096));
   two->callback([o] { run_2d(*o); });
 }
 

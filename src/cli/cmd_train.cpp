@@ -1,9 +1,11 @@
 // edm train: the reference's train.py options; with no arguments it trains the
 // small Fashion-MNIST preset on the built-in data set.
+#include <cstdlib>
 #include <iostream>
 
 #include "common.h"
 #include "edm/core/error.h"
+#include "edm/core/interrupt.h"
 #include "edm/core/runtime.h"
 #include "edm/train/loop.h"
 
@@ -61,6 +63,10 @@ void run(TrainArgs& a) {
   if (*a.max_minutes_opt) o.max_minutes = a.max_minutes;
   if (!a.cres.empty()) o.cres = parse_int_list(a.cres, "cres");
   train(o, a.fe);
+  if (int sig = stop_signal()) {
+    std::cerr << "edm: stopped by signal " << sig << " after saving; continue with --resume <latest training-state>\n";
+    std::exit(128 + sig);  // as a shell reports a process the signal ended
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "edm/core/error.h"
 #include "edm/dist/launch.h"
@@ -9,7 +10,7 @@ namespace edm::cli {
 
 void add_runtime_options(CLI::App* app, RuntimeOptions& opts) {
   app->add_option("--device", opts.device, "cpu, cuda or cuda:N (default: cuda if available)")->capture_default_str();
-  app->add_option("--threads", opts.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app->add_option("--threads", opts.threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 4096));
 }
 
 namespace {
@@ -37,6 +38,15 @@ bool relaunch_local(int nproc) {
   }
   dist::launch_local(nproc, dist::self_executable(), rest, std::chrono::seconds(30));
   return true;
+}
+
+void check_outputs_are_not_inputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
+  for (const auto& out : outputs)
+    for (const auto& in : inputs) {
+      std::error_code ec;
+      if (!out.empty() && !in.empty() && std::filesystem::equivalent(out, in, ec))
+        throw UsageError("output '" + out + "' is the input '" + in + "': writing it would destroy it");
+    }
 }
 
 }  // namespace edm::cli

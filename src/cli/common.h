@@ -23,6 +23,10 @@ void set_command_line(int argc, char** argv);
 // returns true; false for N = 1 (run here). Throws if a process fails.
 bool relaunch_local(int nproc);
 
+// Throws edm::UsageError when an output file is one of the inputs (the same
+// file under any name), which writing it would destroy. Empty names are skipped.
+void check_outputs_are_not_inputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs);
+
 // Each subcommand registers itself on the top-level app.
 void register_info(CLI::App& app);
 void register_generate(CLI::App& app);

@@ -11,6 +11,18 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// CLI11 reports a misspelt command as a missing one; name it instead.
+bool check_command_name(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return true;
+  std::string names;
+  for (const auto* sub : app.get_subcommands({})) {
+    if (sub->get_name() == argv[1]) return true;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  std::cerr << "edm: error: unknown command '" << argv[1] << "' (" << names << ")\n";
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -24,6 +36,7 @@ int main(int argc, char** argv) {
   edm::cli::register_train(app);
   edm::cli::register_fid(app);
   edm::cli::register_toy(app);
+  if (!check_command_name(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

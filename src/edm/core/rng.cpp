@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "edm/core/error.h"
@@ -22,6 +23,20 @@ uint64_t parse_uint(const std::string& s, const std::string& whole) {
 
 }  // namespace
 
+namespace {
+
+constexpr uint64_t kMaxSeeds = 1ull << 26;
+
+// A seed twice would name two images the same and leave one row unwritten.
+void check_unique(std::vector<uint64_t> seeds, const std::string& text) {
+  std::sort(seeds.begin(), seeds.end());
+  auto dup = std::adjacent_find(seeds.begin(), seeds.end());
+  if (dup != seeds.end())
+    throw UsageError("invalid seed list '" + text + "': seed " + std::to_string(*dup) + " appears twice");
+}
+
+}  // namespace
+
 std::vector<uint64_t> parse_seed_list(const std::string& text) {
   std::vector<uint64_t> out;
   if (text.empty()) throw UsageError("empty seed list");
@@ -34,13 +49,16 @@ std::vector<uint64_t> parse_seed_list(const std::string& text) {
       uint64_t a = parse_uint(part.substr(0, dash), text), b = parse_uint(part.substr(dash + 1), text);
       if (b < a) throw UsageError("invalid seed list '" + text + "': range " + part + " is descending");
       if (b - a >= (1ull << 26)) throw UsageError("invalid seed list '" + text + "': range " + part + " is too long");
+      if (out.size() + (b - a) >= kMaxSeeds) throw UsageError("invalid seed list '" + text + "': more than 2^26 seeds");
       for (uint64_t s = a; s <= b; ++s) out.push_back(s);
     } else {
       out.push_back(parse_uint(part, text));
     }
+    if (out.size() > kMaxSeeds) throw UsageError("invalid seed list '" + text + "': more than 2^26 seeds");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  check_unique(out, text);
   return out;
 }
 

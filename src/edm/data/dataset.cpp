@@ -53,6 +53,7 @@ class FolderSource : public Source {
 class ZipSource : public Source {
  public:
   explicit ZipSource(const std::string& path) : path_(path) {
+    require_regular_file(path);
     int err = 0;
     zip_ = zip_open(path.c_str(), ZIP_RDONLY, &err);
     if (!zip_) throw Error(path + ": not a readable zip archive");
@@ -106,6 +107,9 @@ Dataset load_images(const std::string& spec, Source& src) {
                   " is " + c10::str(pixels[0].sizes()));
     pixels.push_back(img);
   }
+  // A model of gray+alpha images could only produce samples no PNG writer here takes.
+  if (pixels[0].size(0) == 2)
+    throw Error(spec + ": " + images[0] + " has 2 channels (gray+alpha); convert the images to gray or RGB");
   if (pixels[0].size(1) != pixels[0].size(2))
     throw Error(spec + ": images must be square, got " + c10::str(pixels[0].sizes()));
   d.images = torch::stack(pixels);

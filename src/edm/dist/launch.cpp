@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "edm/core/error.h"
@@ -38,6 +41,47 @@ std::string describe(int status) {
   return "stopped";
 }
 
+volatile sig_atomic_t g_signal = 0;
+void remember_signal(int sig) { g_signal = sig; }
+
+// While the ranks run, SIGINT and SIGTERM to the launcher are passed on to
+// them (so they save and stop as they would alone) instead of leaving them
+// running; the launcher then reports it once they are gone.
+class SignalForwarding {
+ public:
+  SignalForwarding() {
+    g_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = remember_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalForwarding() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  // The signal received since the last call, or 0.
+  int take() {
+    int sig = g_signal;
+    if (sig) forwarded_ = sig;
+    g_signal = 0;
+    return sig;
+  }
+  int forwarded() const { return forwarded_; }
+
+ private:
+  struct sigaction old_int_ {
+  }, old_term_{};
+  int forwarded_ = 0;
+};
+
+// The rank ends when the launcher does, however the launcher ends.
+void die_with_parent(pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(1);
+}
+
 }  // namespace
 
 std::string self_executable() {
@@ -52,10 +96,13 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
   if (nproc < 1) throw UsageError("--nproc must be at least 1");
   const int port = free_port();
   std::vector<pid_t> pids(nproc, -1);
+  SignalForwarding signals;
+  const pid_t launcher = ::getpid();
   for (int r = 0; r < nproc; ++r) {
     pid_t pid = ::fork();
     if (pid < 0) throw Error("cannot start rank " + std::to_string(r));
     if (pid == 0) {
+      die_with_parent(launcher);
       ::setenv("RANK", std::to_string(r).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
@@ -94,6 +141,11 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
       }
       continue;
     }
+    if (int sig = signals.take()) {
+      for (pid_t p : pids)
+        if (p > 0) ::kill(p, sig);
+      deadline = std::min(deadline, std::chrono::steady_clock::now() + grace);
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       for (pid_t p : pids)
         if (p > 0) ::kill(p, SIGKILL);
@@ -101,6 +153,8 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  if (signals.forwarded())
+    throw Error(std::string("stopped by signal ") + strsignal(signals.forwarded()) + "; the ranks were stopped too");
   if (failed_rank >= 0)
     throw Error("rank " + std::to_string(failed_rank) + " of " + std::to_string(nproc) + " " + describe(failed_status) +
                 "; stopped the other ranks");

@@ -3,6 +3,7 @@
 
 #include "edm/core/error.h"
 #include "edm/eval/detector.h"
+#include "edm/io/atomic_file.h"
 
 namespace edm {
 
@@ -46,6 +47,7 @@ class ScriptDetector : public Detector {
 }  // namespace
 
 std::unique_ptr<Detector> load_script_detector(const std::string& path, torch::Device device) {
+  require_regular_file(path);
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, device);

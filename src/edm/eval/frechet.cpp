@@ -54,6 +54,19 @@ torch::Tensor sqrt_psd(const torch::Tensor& s) {
   return vectors.mm(torch::diag(values.clamp_min(0).sqrt())).mm(vectors.t());
 }
 
+// A covariance is finite, symmetric and positive semi-definite (up to
+// rounding); anything else gives a distance that means nothing.
+void check_statistics(const torch::Tensor& mu, const torch::Tensor& sigma, const std::string& where) {
+  if (!torch::isfinite(mu).all().item<bool>() || !torch::isfinite(sigma).all().item<bool>())
+    throw Error(where + ": mu or sigma has non-finite values (NaN or Inf)");
+  auto s = sigma.to(torch::kFloat64);
+  const double scale = s.abs().max().item<double>();
+  if (!torch::allclose(s, s.t(), 1e-9, 1e-12 * scale))
+    throw Error(where + ": sigma is not symmetric, so not a covariance");
+  if (torch::linalg::eigvalsh(s, "L").min().item<double>() < -1e-8 * scale)
+    throw Error(where + ": sigma is not positive semi-definite, so not a covariance");
+}
+
 }  // namespace
 
 double frechet_distance(const torch::Tensor& mu1, const torch::Tensor& sigma1, const torch::Tensor& mu2,
@@ -65,6 +78,8 @@ double frechet_distance(const torch::Tensor& mu1, const torch::Tensor& sigma1, c
   for (const auto* s : {&sigma1, &sigma2})
     if (s->dim() != 2 || s->size(0) != f || s->size(1) != f)
       throw Error("covariance must be [" + std::to_string(f) + "," + std::to_string(f) + "]");
+  check_statistics(mu1, sigma1, "first statistics");
+  check_statistics(mu2, sigma2, "second statistics");
   auto m1 = mu1.to(torch::kFloat64), m2 = mu2.to(torch::kFloat64);
   auto s1 = sigma1.to(torch::kFloat64), s2 = sigma2.to(torch::kFloat64);
   s1 = (s1 + s1.t()) / 2, s2 = (s2 + s2.t()) / 2;
@@ -92,6 +107,7 @@ FeatureStats load_stats(const std::string& path) {
   if (mu.dim() != 1 || sigma.dim() != 2 || sigma.size(0) != mu.size(0) || sigma.size(1) != mu.size(0))
     throw Error(path + ": mu must be [F] and sigma [F,F], got " + std::to_string(mu.dim()) + "-D mu and sigma " +
                 c10::str(sigma.sizes()));
+  check_statistics(mu, sigma, path);
   int64_t count = 0;
   auto meta = nlohmann::json::parse(f.metadata("edm.fid_stats", "{}"), nullptr, false);
   if (meta.is_object() && meta.contains("count") && meta["count"].is_number_integer()) count = meta["count"];

@@ -1,42 +1,68 @@
 #include "edm/io/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "edm/core/error.h"
 #include "edm/io/atomic_file.h"
 
 namespace edm {
 
+// The file's bytes, read once into memory. Not a memory map: a map turns a
+// file truncated by someone else while we run into SIGBUS.
 struct TensorFile::Mapping {
+  std::unique_ptr<uint8_t[]> bytes;
   const uint8_t* data = nullptr;
   uint64_t size = 0;
-  ~Mapping() {
-    if (data && size) ::munmap(const_cast<uint8_t*>(data), size);
-  }
 };
 
-TensorFile::TensorFile(const std::string& path) : path_(path), map_(std::make_shared<Mapping>()) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+namespace {
+
+// O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+int open_regular(const std::string& path, uint64_t& size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw Error("cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error("'" + path + "' is not a regular file");
   }
-  map_->size = static_cast<uint64_t>(st.st_size);
-  if (map_->size > 0) {
-    void* p = ::mmap(nullptr, map_->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
+  size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+void read_all(int fd, const std::string& path, uint8_t* out, uint64_t size) {
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : 0;
       ::close(fd);
-      throw Error("cannot map '" + path + "': " + std::strerror(errno));
+      throw Error("cannot read '" + path + "': " + (err ? std::strerror(err) : "file shrank while being read"));
     }
-    map_->data = static_cast<const uint8_t*>(p);
+    done += static_cast<uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+TensorFile::TensorFile(const std::string& path) : path_(path), map_(std::make_shared<Mapping>()) {
+  int fd = open_regular(path, map_->size);
+  if (map_->size > 0) {
+    map_->bytes.reset(new (std::nothrow) uint8_t[map_->size]);
+    if (!map_->bytes) {
+      ::close(fd);
+      throw Error("cannot read '" + path + "': not enough memory for " + std::to_string(map_->size) + " bytes");
+    }
+    read_all(fd, path, map_->bytes.get(), map_->size);
+    map_->data = map_->bytes.get();
   }
   ::close(fd);
   try {
@@ -106,7 +132,7 @@ torch::Tensor TensorFile::get(const std::string& name) const {
     return t;
   }
   auto keep = map_;
-  // The mapping is read-only; callers that write must clone() first.
+  // Shared between the tensors of the file; callers that write must clone() first.
   return torch::from_blob(
       const_cast<uint8_t*>(p), e->shape, [keep](void*) {}, opts);
 }

@@ -40,6 +40,9 @@ void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, tor
       throw Error(where + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) + ", expected " +
                   shape_str(target.sizes()));
     if (!t.is_floating_point()) throw Error(where + ": tensor '" + name + "' is not floating point");
+    // NaN or Inf weights would only show as blank images much later.
+    if (!torch::isfinite(t).all().item<bool>())
+      throw Error(where + ": tensor '" + name + "' has non-finite values (NaN or Inf)");
     target.copy_(t);
   };
   for (auto& p : net.named_parameters()) fill(p.key(), p.value());

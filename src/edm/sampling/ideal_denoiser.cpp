@@ -65,6 +65,9 @@ torch::Tensor IdealDenoiser::denoise(const torch::Tensor& x_in, const torch::Ten
 
 std::shared_ptr<Denoiser> load_ideal_denoiser(const TensorFile& file, const nlohmann::json& config,
                                               torch::Device device) {
+  for (const auto& [key, value] : config.items())
+    if (key != "precond" && key != "std" && key != "img_resolution" && key != "img_channels" && key != "label_dim")
+      throw Error(file.path() + ": unknown key \"" + key + "\" in the ideal denoiser's edm.config");
   double std = 0;
   if (config.contains("std")) {
     if (!config["std"].is_number()) throw Error(file.path() + ": edm.config \"std\" is not a number");
@@ -73,6 +76,8 @@ std::shared_ptr<Denoiser> load_ideal_denoiser(const TensorFile& file, const nloh
   if (!file.has("points")) throw Error(file.path() + ": ideal denoiser has no tensor 'points'");
   auto points = file.get("points");
   if (points.dim() < 2) throw Error(file.path() + ": tensor 'points' must be [K,C,H,W] or [K,...]");
+  for (int64_t d = 1; d < points.dim(); ++d)
+    if (points.size(d) == 0) throw Error(file.path() + ": tensor 'points' has an empty dimension");
   torch::Tensor labels;
   if (file.has("labels")) labels = file.get("labels");
   for (const auto& name : file.names())

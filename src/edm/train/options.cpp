@@ -8,6 +8,10 @@
 
 namespace edm {
 
+namespace {
+constexpr double kMaxMimg = 1e9;
+}  // namespace
+
 void resolve_defaults(TrainOptions& o, bool cpu) {
   const auto d = networks::preset_training(o.arch, cpu);
   if (!o.batch) o.batch = d.batch;
@@ -25,6 +29,9 @@ void check_options(const TrainOptions& o) {
   positive(*o.duration, "duration");
   positive(*o.lr, "lr");
   positive(*o.tick, "tick");
+  // Image counts are int64: a bound far beyond any run keeps them exact.
+  if (*o.duration > kMaxMimg) throw UsageError("--duration must be at most 1e9 Mimg");
+  if (*o.tick > kMaxMimg * 1000) throw UsageError("--tick must be at most 1e12 kimg");
   positive(o.ls, "ls");
   if (!(o.ema >= 0) || !std::isfinite(o.ema)) throw UsageError("--ema must be non-negative");
   if (*o.batch < 1) throw UsageError("--batch must be at least 1");

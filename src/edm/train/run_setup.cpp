@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "edm/core/error.h"
+#include "edm/core/interrupt.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
@@ -192,6 +193,7 @@ void TrainRun::start() {
   if (world_.distributed())
     reducer_.emplace(world_, net_->parameters(), dist::default_bucket_bytes(net_->parameters()));
   loader_->prefetch(rank_offset(counters_.cur_nimg, 0), batch_gpu_);
+  stop_on_signals();
 }
 
 int64_t TrainRun::rank_offset(int64_t nimg, int64_t round) const {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "edm/core/error.h"
+#include "edm/core/interrupt.h"
 #include "edm/train/ema.h"
 #include "edm/train/run.h"
 
@@ -80,6 +81,7 @@ void TrainRun::count_step(double step_loss, const Moments& loss) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
   bool done = counters_.cur_nimg >= total_nimg_;
   if (o_.max_minutes && elapsed > *o_.max_minutes * 60) done = true;
+  if (stop_signal()) done = true;                        // the run ends as at its end: snapshot and state
   done_ = world_.all_reduce_mean(done ? 1.0 : 0.0) > 0;  // every rank stops together
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "edm/core/interrupt.h"
 #include "edm/model/model_file.h"
 #include "edm/train/ema.h"
 #include "edm/train/run.h"
@@ -85,16 +86,17 @@ std::string TrainRun::finish(const TrainFrontEnd& fe) {
   if (main_) {
     const auto final_net = kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg);
     if (!std::filesystem::exists(final_net)) save_precond(final_net, *ema_);
-    auto denoiser = load_denoiser(final_net, device_);
     const auto grid = run_dir_ + "/samples.png", curve = run_dir_ + "/loss.png";
-    std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";
-    write_sample_grid(*denoiser, cond_ ? data_.class_names : std::vector<std::string>{}, fe.grid_per_class,
-                      fe.grid_steps, grid);
+    if (!stop_signal()) {  // stopped by a signal: the user wants out, not pictures
+      auto denoiser = load_denoiser(final_net, device_);
+      std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";
+      write_sample_grid(*denoiser, cond_ ? data_.class_names : std::vector<std::string>{}, fe.grid_per_class,
+                        fe.grid_steps, grid);
+    }
     stats_.close();
     plot_loss_curve(run_dir_ + "/stats.jsonl", curve);
     std::cout << "model        " << final_net << "\n"
-              << "samples      " << grid << "\n"
-              << "loss curve   " << curve << "\n";
+              << (stop_signal() ? "" : "samples      " + grid + "\n") << "loss curve   " << curve << "\n";
   }
   world_.barrier();
   return run_dir_;
