@@ -108,7 +108,10 @@ TEST(Autoguidance, GuideIsEvaluatedAtTheNetsStepsInsideTheInterval) {
     for (double s : p.net->sigmas) inside += !iv || (s > iv->sigma_lo && s <= iv->sigma_hi);
     EXPECT_EQ(p.guide->calls, inside);
     EXPECT_EQ(p.guide->sigmas.size(), static_cast<size_t>(inside));
-    if (with_interval) EXPECT_GT(inside, 0), EXPECT_LT(inside, 15);
+    if (with_interval) {
+      EXPECT_GT(inside, 0);
+      EXPECT_LT(inside, 15);
+    }
   }
 }
 

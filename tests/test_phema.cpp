@@ -1,5 +1,6 @@
 // Post-hoc EMA against NVlabs/edm2's phema.py and reconstruct_phema.py
 // (tests/reference/edm2/phema.safetensors), and its rules.
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "edm/core/error.h"

@@ -1,5 +1,6 @@
 // edm phema and edm train --ema-std end to end, and autoguidance options of
 // edm generate, through the command line.
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 

@@ -28,9 +28,9 @@ void run(PhemaArgs& a) {
   auto inputs = select_phema_inputs(list_phema_snapshots(a.indir), a.nimg);
   for (const auto& in : inputs)
     if (!valid_std(in.std)) throw Error(in.path + ": EMA std " + std::to_string(in.std) + " is out of range");
-  std::cout << "reconstructing " << out_std.size() << " EMA(s) at " << *a.nimg << " images from " << inputs.size()
-            << " snapshots\n";
-  for (const auto& path : write_phema_reconstructions(inputs, out_std, *a.nimg, a.outdir)) std::cout << path << "\n";
+  const auto paths = write_phema_reconstructions(inputs, out_std, *a.nimg, a.outdir);
+  std::cout << "reconstructed at " << *a.nimg << " images from " << inputs.size() << " snapshots:\n";
+  for (const auto& path : paths) std::cout << path << "\n";
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "edm/phema/power_function.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "edm/core/error.h"

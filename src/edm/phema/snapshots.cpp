@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <regex>
+#include <set>
 
 #include "edm/core/error.h"
 #include "edm/io/safetensors.h"
@@ -35,11 +36,12 @@ namespace {
 
 PhemaSnapshot read_snapshot(const fs::path& path, int64_t kimg, double name_std) {
   TensorFile f(path.string());
-  PhemaSnapshot s{path.string(), kimg_to_nimg(kimg), name_std};
+  const auto& meta = f.metadata();
+  PhemaSnapshot s{path.string(), 0, name_std};
   try {
-    if (f.metadata().count("edm.nimg")) s.nimg = std::stoll(f.metadata().at("edm.nimg"));
-    if (f.metadata().count("edm.std")) s.std = std::stod(f.metadata().at("edm.std"));
-  } catch (const std::exception&) {
+    s.nimg = meta.count("edm.nimg") ? std::stoll(meta.at("edm.nimg")) : kimg_to_nimg(kimg);
+    if (meta.count("edm.std")) s.std = std::stod(meta.at("edm.std"));
+  } catch (const std::logic_error&) {
     throw Error(s.path + ": edm.nimg / edm.std metadata are not numbers");
   }
   return s;

@@ -11,8 +11,8 @@ AutoguidedDenoiser::AutoguidedDenoiser(std::shared_ptr<Denoiser> net, std::share
     : ForwardingDenoiser(std::move(net)), guide_(std::move(guide)), w_(w), interval_(interval) {
   if (std::isnan(w_)) throw UsageError("--guidance is NaN");
   if (guide_->sample_shape() != inner_->sample_shape())
-    throw UsageError("--guide-net makes samples of shape " + c10::str(guide_->sample_shape()) + ", the net " +
-                     c10::str(inner_->sample_shape()));
+    throw UsageError("--guide-net makes samples of shape " + c10::str(c10::IntArrayRef(guide_->sample_shape())) +
+                     ", the net " + c10::str(c10::IntArrayRef(inner_->sample_shape())));
   if (guide_->label_dim() != inner_->label_dim())
     throw UsageError("--guide-net has " + std::to_string(guide_->label_dim()) + " classes, the net " +
                      std::to_string(inner_->label_dim()));
