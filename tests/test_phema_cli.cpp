@@ -166,3 +166,35 @@ TEST(AutoguidanceCli, ImpossibleGuidanceIsAOneLineError) {
   expect_one_line_error(test::run_edm(base + "--guidance 2"), 2, "conditional", "cfg on an unconditional model");
   EXPECT_FALSE(fs::exists(f.dir / "r.safetensors"));
 }
+
+TEST(PhemaCli, ResumedRunTracksTheSameEmas) {
+  // The EMAs travel with the training state: stopping at 512 images and
+  // resuming gives the snapshots of a run that never stopped, bit for bit.
+  test::TempDir dir;
+  const std::string common =
+      " --data fashion-mnist --batch 16 --tick 0.25 --snap 1 --dump 1 --cbase 8 --grid 1 --threads 1 --device cpu -q"
+      " --ema-std 0.1";
+  auto r = test::run_edm("train --outdir " + (dir / "full") + " --duration 0.001" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_edm("train --outdir " + (dir / "first") + " --duration 0.0005" + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto run_of = [](const std::string& outdir) {
+    std::string found;
+    for (const auto& e : fs::directory_iterator(outdir)) found = e.path().string();
+    return found;
+  };
+  const auto state = run_of(dir / "first") + "/training-state-000000.safetensors";
+  ASSERT_TRUE(fs::exists(state));
+  ASSERT_TRUE(fs::exists(run_of(dir / "first") + "/training-state-000000.phema.safetensors"));
+  r = test::run_edm("train --outdir " + (dir / "second") + " --duration 0.001 --resume " + state + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string name = "/network-snapshot-0000001-0.100.safetensors";
+  TensorFile full(run_of(dir / "full") + name), resumed(run_of(dir / "second") + name);
+  ASSERT_EQ(full.names(), resumed.names());
+  for (const auto& n : full.names()) EXPECT_TRUE(torch::equal(full.get(n), resumed.get(n))) << n;
+  // Resuming with other stds than the state's is an error.
+  r = test::run_edm("train --outdir " + (dir / "third") + " --duration 0.001 --resume " + state +
+                    " --data fashion-mnist --batch 16 --cbase 8 --device cpu -q --ema-std 0.05");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--ema-std"), std::string::npos) << r.output;
+}
