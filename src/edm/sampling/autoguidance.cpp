@@ -23,7 +23,7 @@ torch::Tensor AutoguidedDenoiser::denoise(const torch::Tensor& x, const torch::T
                                           const torch::Tensor& class_labels, const torch::Tensor& augment_labels) {
   auto d = inner_->denoise(x, sigma, class_labels, augment_labels);
   if (w_ == 1) return d;  // D_g.lerp(D, 1) is D: the guide is never needed
-  return guide_within(interval_.value_or(GuidanceInterval{}), sigma, d, [&] {
+  return guide_within(interval_, sigma, d, [&] {
     auto d_g = guide_->denoise(x, sigma, class_labels, augment_labels);
     const auto dtype = torch::promote_types(d.scalar_type(), d_g.scalar_type());
     return d_g.to(dtype).lerp(d.to(dtype), w_);

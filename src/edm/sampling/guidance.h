@@ -22,7 +22,7 @@ class GuidedDenoiser : public ForwardingDenoiser<Denoiser> {
     if (!class_labels.defined()) return uncond();
     if (!interval_ && w_ == 0) return uncond();
     auto cond = inner_->denoise(x, sigma, class_labels, augment_labels).to(torch::kFloat64);
-    return guide_within(interval_.value_or(GuidanceInterval{}), sigma, cond, [&] {
+    return guide_within(interval_, sigma, cond, [&] {
       auto u = uncond();
       return u + w_ * (cond - u);
     });

@@ -13,10 +13,11 @@ void check_guidance_interval(const GuidanceInterval& g) {
                      ": needs 0 <= sigma_lo < sigma_hi");
 }
 
-torch::Tensor guide_within(const GuidanceInterval& g, const torch::Tensor& sigma, const torch::Tensor& plain,
-                           const std::function<torch::Tensor()>& guided) {
+torch::Tensor guide_within(const std::optional<GuidanceInterval>& g, const torch::Tensor& sigma,
+                           const torch::Tensor& plain, const std::function<torch::Tensor()>& guided) {
+  if (!g) return guided();
   const auto s = sigma.to(torch::kFloat64).flatten();
-  const auto inside = (s > g.sigma_lo).logical_and(s <= g.sigma_hi);
+  const auto inside = (s > g->sigma_lo).logical_and(s <= g->sigma_hi);
   if (inside.all().item<bool>()) return guided();
   if (!inside.any().item<bool>()) return plain;
   auto out = guided();

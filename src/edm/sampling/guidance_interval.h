@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <limits>
+#include <optional>
 
 namespace edm {
 
@@ -20,8 +21,9 @@ struct GuidanceInterval {
 void check_guidance_interval(const GuidanceInterval& g);
 
 // `guided()` where sigma (a scalar, or one per row of `plain`) lies in the
-// interval, `plain` elsewhere; guided() is called only when some sigma does.
-torch::Tensor guide_within(const GuidanceInterval& g, const torch::Tensor& sigma, const torch::Tensor& plain,
-                           const std::function<torch::Tensor()>& guided);
+// interval (everywhere when there is none), `plain` elsewhere; guided() is
+// called only when some sigma does.
+torch::Tensor guide_within(const std::optional<GuidanceInterval>& g, const torch::Tensor& sigma,
+                           const torch::Tensor& plain, const std::function<torch::Tensor()>& guided);
 
 }  // namespace edm
