@@ -73,7 +73,7 @@ TEST(PhemaReference, TrackingMatchesBitForBit) {
   const auto stds = meta["stds"].get<std::vector<double>>();
   const int64_t batch = meta["batch_size"], steps = meta["steps"];
   auto net = [](int64_t k, const std::string& name) {
-    char step[16];
+    char step[32];
     std::snprintf(step, sizeof step, "step%02lld", static_cast<long long>(k));
     return fixture().get(std::string("ema.net.") + step + "." + name).clone();
   };
