@@ -21,7 +21,7 @@ struct TrainArgs {
   bool cond = false;
   double duration = 0, lr = 0, dropout = 0, tick = 0, lr_rampup = 0, max_minutes = 0;
   int64_t batch = 0, batch_gpu = 0, cbase = 0;
-  std::string cres;
+  std::string cres, ema_std;
   CLI::Option *cond_opt, *duration_opt, *lr_opt, *dropout_opt, *tick_opt, *batch_opt, *batch_gpu_opt, *cbase_opt,
       *lr_rampup_opt, *max_minutes_opt;
 };
@@ -62,6 +62,7 @@ void run(TrainArgs& a) {
   if (*a.lr_rampup_opt) o.lr_rampup = a.lr_rampup;
   if (*a.max_minutes_opt) o.max_minutes = a.max_minutes;
   if (!a.cres.empty()) o.cres = parse_int_list(a.cres, "cres");
+  if (!a.ema_std.empty()) o.ema_std = parse_double_list(a.ema_std, "ema-std");
   train(o, a.fe);
   if (int sig = stop_signal()) {
     std::cerr << "edm: stopped by signal " << sig << " after saving; continue with --resume <latest training-state>\n";
@@ -89,6 +90,8 @@ void register_train(CLI::App& app) {
   sub->add_option("--cres", a->cres, "Channels per resolution, e.g. 1,2,2 (default: per preset)");
   a->lr_opt = sub->add_option("--lr", a->lr, "Learning rate");
   sub->add_option("--ema", o.ema, "EMA half-life, Mimg")->capture_default_str();
+  sub->add_option("--ema-std", a->ema_std,
+                  "Also track power-function EMAs of these stds, e.g. 0.050,0.100, snapshotted for edm phema");
   a->lr_rampup_opt = sub->add_option("--lr-rampup", a->lr_rampup, "Learning-rate ramp-up, kimg");
   a->dropout_opt = sub->add_option("--dropout", a->dropout, "Dropout probability (default: per preset)");
   sub->add_option("--label-dropout", o.label_dropout, "Label dropout, for classifier-free guidance")

@@ -13,6 +13,24 @@ void add_runtime_options(CLI::App* app, RuntimeOptions& opts) {
   app->add_option("--threads", opts.threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 4096));
 }
 
+std::vector<double> parse_double_list(const std::string& text, const std::string& name) {
+  std::vector<double> out;
+  for (size_t start = 0;;) {
+    const auto comma = text.find(',', start);
+    const auto part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t used = 0;
+    try {
+      out.push_back(std::stod(part, &used));
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size())
+      throw UsageError("--" + name + ": '" + text + "' is not a comma-separated list of numbers");
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 namespace {
 std::vector<std::string>& args() {
   static std::vector<std::string> a;

@@ -13,6 +13,9 @@ struct RuntimeOptions {
 };
 void add_runtime_options(CLI::App* app, RuntimeOptions& opts);
 
+// "0.05,0.1" -> {0.05, 0.1}; edm::UsageError naming --<name> otherwise.
+std::vector<double> parse_double_list(const std::string& text, const std::string& name);
+
 // The command line edm was started with, without the program name (for
 // relaunching itself as several processes).
 const std::vector<std::string>& command_line();
@@ -34,5 +37,6 @@ void register_invert(CLI::App& app);
 void register_train(CLI::App& app);
 void register_fid(CLI::App& app);
 void register_toy(CLI::App& app);
+void register_phema(CLI::App& app);
 
 }  // namespace edm::cli

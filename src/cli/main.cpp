@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   edm::cli::register_train(app);
   edm::cli::register_fid(app);
   edm::cli::register_toy(app);
+  edm::cli::register_phema(app);
   if (!check_command_name(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);

@@ -1,5 +1,9 @@
 #include "sampler_args.h"
 
+#include "common.h"
+#include "edm/core/error.h"
+#include "edm/model/model_file.h"
+#include "edm/sampling/autoguidance.h"
 #include "edm/sampling/guidance.h"
 
 namespace edm::cli {
@@ -19,6 +23,15 @@ std::string sampler_help() {
   std::string help = "auto: the reference's choice, edm or (when ablating) ablation";
   for (const auto& s : sampler_table()) help += "; " + std::string(s.name) + ": " + s.description;
   return help;
+}
+
+std::optional<GuidanceInterval> parse_guidance_interval(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const auto v = parse_double_list(text, "guidance-interval");
+  if (v.size() != 2) throw UsageError("--guidance-interval takes two noise levels: sigma_lo,sigma_hi");
+  GuidanceInterval g{v[0], v[1]};
+  check_guidance_interval(g);
+  return g;
 }
 
 }  // namespace
@@ -41,16 +54,27 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--eta", so.eta, "DDIM stochasticity (0 deterministic, 1 DDPM)")->capture_default_str();
   sub->add_option("--ld_steps", so.ld_steps, "Langevin updates per noise level")->capture_default_str();
   sub->add_option("--ld_snr", so.ld_snr, "Langevin signal-to-noise ratio")->capture_default_str();
-  sub->add_option("--guidance", a.guidance, "Classifier-free guidance weight w (1 = none)");
+  sub->add_option("--guidance", a.guidance,
+                  "Guidance weight w (1 = none): classifier-free, or autoguidance with --guide-net");
+  sub->add_option("--guide-net", a.guide_net, "Autoguidance: the guiding (weaker) model file; needs --guidance");
+  sub->add_option("--guidance-interval", a.guidance_interval,
+                  "Guide only for sigma in (sigma_lo, sigma_hi], e.g. 0.28,5.42; needs --guidance");
 }
 
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net) {
   // The reference's rule for "auto": ablation as soon as one of these is given.
   for (auto* o : a.ablation_opts) a.gen.ablation_options_given = a.gen.ablation_options_given || o->count() > 0;
   check_generate_options(*net, a.gen);
-  if (!a.guidance) return net;
+  const auto interval = parse_guidance_interval(a.guidance_interval);
+  if (!a.guidance) {
+    if (!a.guide_net.empty()) throw UsageError("--guide-net needs --guidance w, the autoguidance weight");
+    if (interval) throw UsageError("--guidance-interval needs --guidance w");
+    return net;
+  }
+  if (!a.guide_net.empty())
+    return std::make_shared<AutoguidedDenoiser>(net, load_denoiser(a.guide_net, net->device()), *a.guidance, interval);
   check_guidance(*net, *a.guidance);
-  return std::make_shared<GuidedDenoiser>(net, *a.guidance);
+  return std::make_shared<GuidedDenoiser>(net, *a.guidance, interval);
 }
 
 }  // namespace edm::cli

@@ -4,6 +4,7 @@
 
 #include "edm/core/error.h"
 #include "edm/nn/presets.h"
+#include "edm/phema/power_function.h"
 #include "edm/train/loss.h"
 
 namespace edm {
@@ -34,6 +35,8 @@ void check_options(const TrainOptions& o) {
   if (*o.tick > kMaxMimg * 1000) throw UsageError("--tick must be at most 1e12 kimg");
   positive(o.ls, "ls");
   if (!(o.ema >= 0) || !std::isfinite(o.ema)) throw UsageError("--ema must be non-negative");
+  for (double s : o.ema_std)
+    if (!valid_std(s)) throw UsageError("--ema-std " + std::to_string(s) + " is out of range (0, 0.289)");
   if (*o.batch < 1) throw UsageError("--batch must be at least 1");
   if (o.batch_gpu && *o.batch_gpu < 1) throw UsageError("--batch-gpu must be at least 1");
   if (!(o.augment >= 0 && o.augment <= 1)) throw UsageError("--augment must be in [0, 1]");

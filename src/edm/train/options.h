@@ -22,6 +22,7 @@ struct TrainOptions {
   std::optional<double> lr;
   double ema = 0.5;  // half-life, Mimg
   double ema_rampup = 0.05;
+  std::vector<double> ema_std;      // power-function EMAs for post-hoc EMA (empty: none)
   std::optional<double> lr_rampup;  // kimg
   std::optional<double> dropout;
   double label_dropout = 0;  // for classifier-free guidance

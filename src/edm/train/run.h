@@ -19,6 +19,7 @@
 #include "edm/train/loader.h"
 #include "edm/train/loss.h"
 #include "edm/train/options.h"
+#include "edm/train/phema_tracker.h"
 #include "edm/train/state.h"
 #include "edm/train/tick_stats.h"
 
@@ -80,6 +81,7 @@ class TrainRun {
   uint64_t seed_ = 0;
   std::shared_ptr<networks::PrecondImpl> net_, ema_;
   std::unique_ptr<Adam> adam_;
+  std::unique_ptr<PhemaTracker> phema_;  // --ema-std, on the main process
   TrainCounters counters_;
   int64_t total_nimg_ = 0, num_params_ = 0;
 

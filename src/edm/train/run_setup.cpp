@@ -139,6 +139,10 @@ void TrainRun::build_network() {
     counters_ = resumed_->counters;
     ++counters_.cur_tick;  // the state was written at the end of that tick
   }
+  if (main_ && !o_.ema_std.empty()) {
+    phema_ = std::make_unique<PhemaTracker>(*net_, o_.ema_std);
+    if (resumed_) phema_->load_state(o_.resume);
+  }
   for (const auto& p : net_->parameters()) num_params_ += p.numel();
 }
 
@@ -176,6 +180,7 @@ void TrainRun::start() {
                            {"batch_gpu", batch_gpu_},
                            {"lr", *o_.lr},
                            {"ema", o_.ema},
+                           {"ema_std", o_.ema_std},
                            {"augment", o_.augment},
                            {"xflip", o_.xflip},
                            {"seed", seed_},

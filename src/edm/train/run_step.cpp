@@ -67,6 +67,7 @@ void TrainRun::update_weights() {
              ema_beta(static_cast<double>(*o_.batch), o_.ema * 1e6, nimg,
                       o_.ema_rampup > 0 ? std::optional<double>(o_.ema_rampup) : std::nullopt));
   counters_.cur_nimg += *o_.batch;
+  if (phema_) phema_->update(counters_.cur_nimg, *o_.batch);
   counters_.adam_steps = adam_->steps();
 }
 

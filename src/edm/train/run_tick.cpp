@@ -75,11 +75,16 @@ void TrainRun::end_tick() {
 
 void TrainRun::write_due_files() {
   const int64_t tick = counters_.cur_tick;
-  if (o_.snap > 0 && (done_ || tick % o_.snap == 0))
+  if (o_.snap > 0 && (done_ || tick % o_.snap == 0)) {
     save_precond(kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg), *ema_);
+    if (phema_) phema_->save_snapshots(run_dir_, counters_.cur_nimg, config_);
+  }
   // As training_loop.py: no state at tick 0, so every state holds a full tick.
-  if (o_.dump > 0 && (done_ || tick % o_.dump == 0) && tick != 0)
-    save_train_state(kimg_name(run_dir_, "training-state", counters_.cur_nimg), *net_, *ema_, *adam_, counters_);
+  if (o_.dump > 0 && (done_ || tick % o_.dump == 0) && tick != 0) {
+    const auto state = kimg_name(run_dir_, "training-state", counters_.cur_nimg);
+    if (phema_) phema_->save_state(state);  // first, so that a state never lacks it
+    save_train_state(state, *net_, *ema_, *adam_, counters_);
+  }
 }
 
 std::string TrainRun::finish(const TrainFrontEnd& fe) {
