@@ -41,12 +41,19 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--eta", so.eta, "DDIM stochasticity (0 deterministic, 1 DDPM)")->capture_default_str();
   sub->add_option("--ld_steps", so.ld_steps, "Langevin updates per noise level")->capture_default_str();
   sub->add_option("--ld_snr", so.ld_snr, "Langevin signal-to-noise ratio")->capture_default_str();
+  sub->add_option("--order", so.order, "Multistep order (ipndm 1-4, unipc 1-3, deis 1-3; default: the highest)");
+  sub->add_option("--variant", so.variant, "UniPC's B(h): bh1|bh2")->capture_default_str();
+  sub->add_option("--restart", so.restart, "Restart intervals n,K,t_min,t_max[:n,K,t_min,t_max...]")
+      ->capture_default_str();
+  sub->add_option("--rtol", so.rtol, "Adaptive sampler's relative error tolerance")->capture_default_str();
+  sub->add_option("--nfe", a.nfe, "Pick --steps so that the sampler makes exactly this many evaluations");
   sub->add_option("--guidance", a.guidance, "Classifier-free guidance weight w (1 = none)");
 }
 
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net) {
   // The reference's rule for "auto": ablation as soon as one of these is given.
   for (auto* o : a.ablation_opts) a.gen.ablation_options_given = a.gen.ablation_options_given || o->count() > 0;
+  if (a.nfe) a.gen.sampler_options.num_steps = steps_for_nfe(resolve_sampler(a.gen), a.gen.sampler_options, *a.nfe);
   check_generate_options(*net, a.gen);
   if (!a.guidance) return net;
   check_guidance(*net, *a.guidance);

@@ -16,6 +16,7 @@ namespace edm::cli {
 struct SamplerArgs {
   GenerateOptions gen;
   std::optional<double> guidance;
+  std::optional<int64_t> nfe;  // --nfe: sets the steps
   std::vector<CLI::Option*> ablation_opts;
 };
 
@@ -27,10 +28,10 @@ void add_noise_level_options(CLI::App* sub, SamplerOptions& o, const std::string
 
 // --class, the noise levels, --S_churn --S_min --S_max --S_noise --solver
 // --disc --schedule --scaling --alpha --sampler --eta --ld_steps --ld_snr
-// --guidance.
+// --order --variant --restart --rtol --nfe --guidance.
 void add_sampler_options(CLI::App* sub, SamplerArgs& a);
 
-// Checks the options against `net` and returns the denoiser to sample: `net`,
+// Sets the steps for --nfe, checks the options against `net` and returns the denoiser to sample: `net`,
 // or `net` under classifier-free guidance. Throws edm::UsageError for
 // impossible combinations.
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net);
