@@ -50,7 +50,7 @@ std::vector<RestartInterval> parse_restart(const std::string& spec) {
   std::vector<RestartInterval> out;
   std::istringstream in(spec);
   for (std::string part; std::getline(in, part, ':');) out.push_back(parse_interval(part));
-  if (out.empty()) throw UsageError("--restart: no interval given");
+  if (out.empty() || spec.back() == ':') throw UsageError("--restart: empty interval in '" + spec + "'");
   return out;
 }
 
