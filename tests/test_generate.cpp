@@ -9,6 +9,7 @@
 #include "edm/sampling/generate.h"
 #include "edm/sampling/guidance.h"
 #include "edm/sampling/ideal_denoiser.h"
+#include "edm/sampling/steps_file.h"
 #include "testing.h"
 
 using namespace edm;
@@ -227,4 +228,25 @@ TEST(GenerateCli, NfePicksTheStepsAndEveryRunPrintsItsNfe) {
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
     EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
   }
+}
+
+TEST(GenerateCli, StepsCommandWritesAFileGenerateReads) {
+  Fixture f;
+  const std::string steps = f.dir / "steps.txt";
+  auto r = test::run_edm("steps --net " + f.model + " --nfe 6 --sampler unipc --seeds 0-7 --grid 64 --out " + steps);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_steps_file(steps).size(), 6u);
+  const std::string base = "generate --net " + f.model + " --seeds 0-2 --raw " + (f.dir / "r.safetensors") + " ";
+  r = test::run_edm(base + "--sampler unipc --steps-file " + steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("unipc sampler, 6 NFE"), std::string::npos) << r.output;
+  for (std::string bad :
+       std::vector<std::string>{"--steps-file " + steps + " --nfe 6", "--sampler ablation --steps-file " + steps,
+                                "--steps-file " + (f.dir / "missing.txt"), "--disc cosine"}) {
+    r = test::run_edm(base + bad);
+    EXPECT_NE(r.exit_code, 0) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
+  }
+  r = test::run_edm("steps --net " + f.model + " --nfe 1 --out " + steps);  // no steps to search
+  EXPECT_EQ(r.exit_code, 2) << r.output;
 }

@@ -27,6 +27,7 @@ bool relaunch_local(int nproc);
 void register_info(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_invert(CLI::App& app);
+void register_steps(CLI::App& app);
 void register_train(CLI::App& app);
 void register_fid(CLI::App& app);
 void register_toy(CLI::App& app);

@@ -1,6 +1,8 @@
 #include "sampler_args.h"
 
+#include "edm/core/error.h"
 #include "edm/sampling/guidance.h"
+#include "edm/sampling/steps_file.h"
 
 namespace edm::cli {
 
@@ -33,7 +35,7 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--S_noise", so.S_noise, "Stoch. noise inflation")->capture_default_str();
   a.ablation_opts.push_back(sub->add_option("--solver", so.solver, "Ablate ODE solver: euler|heun"));
   a.ablation_opts.push_back(
-      sub->add_option("--disc", so.discretization, "Ablate time step discretization: vp|ve|iddpm|edm"));
+      sub->add_option("--disc", so.discretization, "Time step discretization: vp|ve|iddpm|edm|polyexp"));
   a.ablation_opts.push_back(sub->add_option("--schedule", so.schedule, "Ablate noise schedule sigma(t): vp|ve|linear"));
   a.ablation_opts.push_back(sub->add_option("--scaling", so.scaling, "Ablate signal scaling s(t): vp|none"));
   sub->add_option("--alpha", so.alpha, "Heun's intermediate point (generalised sampler)")->capture_default_str();
@@ -46,6 +48,8 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--restart", so.restart, "Restart intervals n,K,t_min,t_max[:n,K,t_min,t_max...]")
       ->capture_default_str();
   sub->add_option("--rtol", so.rtol, "Adaptive sampler's relative error tolerance")->capture_default_str();
+  sub->add_option("--steps-file", a.steps_file,
+                  "Noise levels from a file (largest first), replacing --steps and --disc");
   sub->add_option("--nfe", a.nfe, "Pick --steps so that the sampler makes exactly this many evaluations");
   sub->add_option("--guidance", a.guidance, "Classifier-free guidance weight w (1 = none)");
 }
@@ -53,6 +57,12 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net) {
   // The reference's rule for "auto": ablation as soon as one of these is given.
   for (auto* o : a.ablation_opts) a.gen.ablation_options_given = a.gen.ablation_options_given || o->count() > 0;
+  if (!a.steps_file.empty()) {
+    if (a.nfe) throw UsageError("--nfe and --steps-file both set the steps: give one");
+    auto& so = a.gen.sampler_options;
+    so.steps = read_steps_file(a.steps_file);
+    so.num_steps = static_cast<int64_t>(so.steps.size());
+  }
   if (a.nfe) a.gen.sampler_options.num_steps = steps_for_nfe(resolve_sampler(a.gen), a.gen.sampler_options, *a.nfe);
   check_generate_options(*net, a.gen);
   if (!a.guidance) return net;

@@ -17,6 +17,7 @@ struct SamplerArgs {
   GenerateOptions gen;
   std::optional<double> guidance;
   std::optional<int64_t> nfe;  // --nfe: sets the steps
+  std::string steps_file;      // --steps-file: sets the noise levels
   std::vector<CLI::Option*> ablation_opts;
 };
 
@@ -28,7 +29,7 @@ void add_noise_level_options(CLI::App* sub, SamplerOptions& o, const std::string
 
 // --class, the noise levels, --S_churn --S_min --S_max --S_noise --solver
 // --disc --schedule --scaling --alpha --sampler --eta --ld_steps --ld_snr
-// --order --variant --restart --rtol --nfe --guidance.
+// --order --variant --restart --rtol --steps-file --nfe --guidance.
 void add_sampler_options(CLI::App* sub, SamplerArgs& a);
 
 // Sets the steps for --nfe, checks the options against `net` and returns the denoiser to sample: `net`,

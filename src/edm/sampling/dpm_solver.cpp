@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "edm/sampling/brownian.h"
@@ -70,8 +71,9 @@ namespace {
 torch::Tensor dpmpp_sde(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                         const NoiseFn& randn_like, const SamplerOptions& o, int order, const StepFn& on_step) {
   validate(o);
-  const SigmaRange r = sigma_range(net, o);
-  BrownianTree tree(brownian_keys(randn_like, latents), latents.sizes().slice(1).vec(), r.min, r.max);
+  const auto t = noise_levels(net, o);  // the path spans every level but the final 0
+  BrownianTree tree(brownian_keys(randn_like, latents), latents.sizes().slice(1).vec(),
+                    std::min(sigma_range(net, o).min, t[t.size() - 2]), std::max(sigma_range(net, o).max, t[0]));
   auto noise = [&](double sigma, double sigma_next) {
     return tree.normalized_increment(sigma_next, sigma).to(latents.device());
   };

@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "edm/core/denoiser.h"
 #include "edm/sampling/discretization.h"
@@ -32,6 +33,7 @@ struct SamplerOptions {
   std::string variant = "bh2";           // UniPC's B(h): bh1 | bh2
   std::string restart = "3,2,0.06,0.3";  // Restart: n,K,t_min,t_max[:n,K,t_min,t_max...]
   double rtol = 0.05;                    // adaptive: relative error tolerance per step
+  std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
 };
 
 // The one rule of every option: throws edm::UsageError naming the first
@@ -58,6 +60,7 @@ enum SamplerOption : unsigned {
   kVariant = 1u << 13,
   kRestart = 1u << 14,
   kRtol = 1u << 15,
+  kStepsFile = 1u << 16,
   kChurn = kS_churn | kS_min | kS_max | kS_noise,
   kAblation = kSolver | kDisc | kSchedule | kScaling | kAlpha,
   kLangevin = kLd_steps | kLd_snr,
