@@ -1,6 +1,6 @@
 // Noise levels as a text file (`--steps-file`): numbers separated by white
 // space, largest first, '#' starts a comment; a final 0 may be written (it is
-// implied). Written by `edm steps` and readable by hand.
+// implied). Written by `edm steps`; easy to write by hand.
 #pragma once
 #include <string>
 #include <vector>
