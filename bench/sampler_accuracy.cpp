@@ -1,9 +1,11 @@
 // Sampler accuracy against NFE: the Gaussian-mixture ideal denoiser of the
 // first 2,000 Fashion-MNIST training images (std 0.1), 32 latents from seed 0;
 // RMSE of every deterministic solver against a 1024-step Heun solution, at NFE
-// from 7 to 127. Prints a table and draws a log-log plot.
+// from 5 to 63 (the adaptive solver: at several --rtol, with the NFE it
+// used). Prints tables and draws a log-log plot.
 //
 //   build/bench/sampler_accuracy [--points 2000] [--ref-steps 1024] [--plot FILE] [--threads N]
+//                                [--searched-only 1]
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -12,9 +14,11 @@
 #include "edm/core/rng.h"
 #include "edm/core/runtime.h"
 #include "edm/data/idx.h"
-#include "edm/viz/plot.h"
+#include "edm/sampling/counting_denoiser.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/sampling/samplers.h"
+#include "edm/sampling/step_search.h"
+#include "edm/viz/plot.h"
 
 using namespace edm;
 
@@ -33,12 +37,20 @@ std::vector<Solver> solvers() {
   vp.solver = "euler", vp.discretization = "vp", vp.schedule = "vp", vp.scaling = "vp";
   SamplerOptions ve = edm;  // the VE baseline
   ve.solver = "euler", ve.discretization = "ve", ve.schedule = "ve", ve.scaling = "none";
+  SamplerOptions bh1 = edm;
+  bh1.variant = "bh1";
   return {{"EDM Heun", "edm", edm},
           {"Euler (= DDIM)", "ablation", euler},
           {"DPM-Solver++(2M)", "dpmpp2m", edm},
           {"DPM-Solver++(3M)", "dpmpp3m", edm},
           {"Euler, VP (DDIM-VP)", "ablation", vp},
-          {"Euler, VE", "ablation", ve}};
+          {"Euler, VE", "ablation", ve},
+          {"Heun, AFS", "heun_afs", edm},
+          {"iPNDM (4)", "ipndm", edm},
+          {"iPNDM-v (4)", "ipndm_v", edm},
+          {"DEIS tAB3", "deis", edm},
+          {"UniPC-3 bh2", "unipc", edm},
+          {"UniPC-3 bh1", "unipc", bh1}};
 }
 
 // The step count that spends `nfe` evaluations (Heun: 2N - 1).
@@ -51,12 +63,56 @@ int64_t steps_for(const Solver& s, int64_t nfe) {
   return nfe;
 }
 
+// Samplers on time steps searched for each NFE (step_search.h) with the
+// trajectories of 32 other latents (seed 1), grid 256.
+void searched_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const torch::Tensor& truth,
+                   const torch::Tensor& latents, plot::Plot& p) {
+  auto gen = seed_generator(1);
+  auto search_latents = at::randn(latents.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32));
+  StepSearch search(net, search_latents, {}, SamplerOptions{});
+  for (auto [label, sampler] : {std::pair{"iPNDM (4), searched", "ipndm"}, {"UniPC-3, searched", "unipc"}}) {
+    std::printf("%-22s", label);
+    std::vector<double> xs, ys;
+    for (auto nfe : nfes) {
+      SamplerOptions o;
+      o.steps = search.levels(nfe);  // one evaluation per level
+      o.num_steps = nfe;
+      auto x = run_sampler(sampler, net, latents, {}, {}, o);
+      xs.push_back(static_cast<double>(nfe));
+      ys.push_back((x - truth).square().mean().sqrt().item<double>());
+      std::printf(" %8.4f", ys.back());
+      std::fflush(stdout);
+    }
+    std::printf("\n");
+    p.add_series(label, xs, ys, {}, 2, 3);
+  }
+}
+
+// DPM-Solver-12 at several tolerances: its NFE is what it used (mean per image).
+void adaptive_rows(IdealDenoiser& net, const torch::Tensor& latents, const torch::Tensor& truth, plot::Plot& p) {
+  std::shared_ptr<Denoiser> shared(&net, [](Denoiser*) {});
+  std::printf("\n%-22s %8s %8s\n", "adaptive --rtol", "NFE", "RMSE");
+  std::vector<double> xs, ys;
+  for (double rtol : {0.2, 0.1, 0.05, 0.02, 0.01, 0.005}) {
+    CountingDenoiser counting(shared);
+    SamplerOptions o;
+    o.rtol = rtol;
+    auto x = run_sampler("adaptive", counting, latents, {}, {}, o);
+    xs.push_back(static_cast<double>(counting.rows()) / static_cast<double>(latents.size(0)));
+    ys.push_back((x - truth).square().mean().sqrt().item<double>());
+    std::printf("%-22g %8.1f %8.4f\n", rtol, xs.back(), ys.back());
+    std::fflush(stdout);
+  }
+  p.add_series("DPM-Solver-12 adaptive", xs, ys, {}, 2, 3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t num_points = 2000, ref_steps = 1024;
   std::string plot_path = "sampler_accuracy.png";
   int threads = 0;
+  bool searched_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--points")
@@ -65,6 +121,8 @@ int main(int argc, char** argv) {
       ref_steps = std::stoll(argv[i + 1]);
     else if (a == "--plot")
       plot_path = argv[i + 1];
+    else if (a == "--searched-only")  // value 1: only the rows on searched steps
+      searched_only = std::stoi(argv[i + 1]) != 0;
     else if (a == "--threads")
       threads = std::stoi(argv[i + 1]);
   }
@@ -81,7 +139,7 @@ int main(int argc, char** argv) {
   std::cerr << "reference: Heun, " << ref_steps << " steps\n";
   auto truth = edm_sampler(net, latents, {}, zero, ref);
 
-  const std::vector<int64_t> nfes = {7, 11, 15, 19, 23, 27, 35, 47, 63, 79, 95, 127};
+  const std::vector<int64_t> nfes = {5, 7, 9, 11, 15, 19, 23, 27, 35, 47, 63};
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> curves;
   std::printf("%-22s", "NFE");
   for (auto n : nfes) std::printf(" %8lld", static_cast<long long>(n));
@@ -93,7 +151,7 @@ int main(int argc, char** argv) {
       .log_x()
       .log_y()
       .size(900, 600);
-  for (const auto& s : solvers()) {
+  for (const auto& s : searched_only ? std::vector<Solver>{} : solvers()) {
     std::printf("%-22s", s.label.c_str());
     std::vector<double> xs, ys;
     for (auto nfe : nfes) {
@@ -109,6 +167,8 @@ int main(int argc, char** argv) {
     std::printf("\n");
     p.add_series(s.label, xs, ys, {}, 2, 3);
   }
+  searched_rows(net, nfes, truth, latents, p);
+  if (!searched_only) adaptive_rows(net, latents, truth, p);
   p.save(plot_path);
   std::cout << "plot in " << plot_path << "\n";
 }

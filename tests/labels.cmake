@@ -10,7 +10,7 @@ set(EDM_TESTS_reference
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
-  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas")
+  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas:FewStep.StochasticSamplersGiveTheGaussiansMeanAndVariance")
 set(EDM_TESTS_cli
   "Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*")
 

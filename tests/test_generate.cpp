@@ -9,6 +9,7 @@
 #include "edm/sampling/generate.h"
 #include "edm/sampling/guidance.h"
 #include "edm/sampling/ideal_denoiser.h"
+#include "edm/sampling/steps_file.h"
 #include "testing.h"
 
 using namespace edm;
@@ -200,4 +201,52 @@ TEST(GenerateCli, TwoProcessesMakeTheSameImagesAsOne) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(torch::equal(TensorFile(f.dir / "two.safetensors").get("images"), one));
   for (int s = 0; s <= 6; ++s) EXPECT_TRUE(std::filesystem::exists(seed_image_path(f.dir / "png", s, false))) << s;
+}
+
+TEST(GenerateCli, NfePicksTheStepsAndEveryRunPrintsItsNfe) {
+  Fixture f;
+  const std::string base = "generate --net " + f.model + " --seeds 0-2 --raw " + (f.dir / "r.safetensors") + " ";
+  for (auto [args, printed] : std::vector<std::pair<std::string, std::string>>{
+           {"--nfe 9", "edm sampler, 9 NFE"},
+           {"--sampler heun_afs --nfe 10", "heun_afs sampler, 10 NFE"},
+           {"--sampler unipc --order 2 --nfe 7", "unipc sampler, 7 NFE"},
+           {"--sampler restart --restart 2,1,0.1,1 --nfe 13", "restart sampler, 13 NFE"},
+           {"--sampler ipndm --steps 6", "ipndm sampler, 6 NFE"},
+           {"--sampler dpmpp3m_sde --steps 6", "dpmpp3m_sde sampler, 6 NFE"}}) {
+    auto r = test::run_edm(base + args);
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(printed), std::string::npos) << args << ": " << r.output;
+  }
+  auto r = test::run_edm(base + "--sampler adaptive --rtol 0.1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("adaptive sampler, "), std::string::npos) << r.output;
+  for (std::string bad :
+       {"--nfe 10", "--sampler heun_afs --nfe 9", "--sampler adaptive --nfe 10", "--order 2",
+        "--sampler ipndm --order 5", "--sampler unipc --variant bh3", "--sampler restart --restart 1,1",
+        "--sampler ipndm --rtol 0.1", "--sampler dpmpp2m --restart 1,1,0.1,1"}) {
+    r = test::run_edm(base + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
+  }
+}
+
+TEST(GenerateCli, StepsCommandWritesAFileGenerateReads) {
+  Fixture f;
+  const std::string steps = f.dir / "steps.txt";
+  auto r = test::run_edm("steps --net " + f.model + " --nfe 6 --sampler unipc --seeds 0-7 --grid 64 --out " + steps);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_steps_file(steps).size(), 6u);
+  const std::string base = "generate --net " + f.model + " --seeds 0-2 --raw " + (f.dir / "r.safetensors") + " ";
+  r = test::run_edm(base + "--sampler unipc --steps-file " + steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("unipc sampler, 6 NFE"), std::string::npos) << r.output;
+  for (std::string bad :
+       std::vector<std::string>{"--steps-file " + steps + " --nfe 6", "--sampler ablation --steps-file " + steps,
+                                "--steps-file " + (f.dir / "missing.txt"), "--disc cosine"}) {
+    r = test::run_edm(base + bad);
+    EXPECT_NE(r.exit_code, 0) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
+  }
+  r = test::run_edm("steps --net " + f.model + " --nfe 1 --out " + steps);  // no steps to search
+  EXPECT_EQ(r.exit_code, 2) << r.output;
 }

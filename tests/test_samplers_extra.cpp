@@ -121,7 +121,7 @@ TEST(SamplerTable, EveryRowIsFoundByItsNameAndDescribed) {
     EXPECT_TRUE(names.insert(s.name).second) << s.name;
     EXPECT_EQ(&find_sampler(s.name), &s);
     EXPECT_NE(std::string(s.description), "");
-    EXPECT_GE(s.nfe(o), 10) << s.name;
+    if (std::string(s.name) != "adaptive") EXPECT_GE(s.nfe(o), 10) << s.name;  // adaptive: counted, -1 here
     EXPECT_NO_THROW(check_options(s, o)) << s.name;  // defaults apply everywhere
   }
   try {

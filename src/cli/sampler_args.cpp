@@ -5,6 +5,7 @@
 #include "edm/model/model_file.h"
 #include "edm/sampling/autoguidance.h"
 #include "edm/sampling/guidance.h"
+#include "edm/sampling/steps_file.h"
 
 namespace edm::cli {
 
@@ -46,7 +47,7 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--S_noise", so.S_noise, "Stoch. noise inflation")->capture_default_str();
   a.ablation_opts.push_back(sub->add_option("--solver", so.solver, "Ablate ODE solver: euler|heun"));
   a.ablation_opts.push_back(
-      sub->add_option("--disc", so.discretization, "Ablate time step discretization: vp|ve|iddpm|edm"));
+      sub->add_option("--disc", so.discretization, "Time step discretization: vp|ve|iddpm|edm|polyexp"));
   a.ablation_opts.push_back(sub->add_option("--schedule", so.schedule, "Ablate noise schedule sigma(t): vp|ve|linear"));
   a.ablation_opts.push_back(sub->add_option("--scaling", so.scaling, "Ablate signal scaling s(t): vp|none"));
   sub->add_option("--alpha", so.alpha, "Heun's intermediate point (generalised sampler)")->capture_default_str();
@@ -54,6 +55,14 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--eta", so.eta, "DDIM stochasticity (0 deterministic, 1 DDPM)")->capture_default_str();
   sub->add_option("--ld_steps", so.ld_steps, "Langevin updates per noise level")->capture_default_str();
   sub->add_option("--ld_snr", so.ld_snr, "Langevin signal-to-noise ratio")->capture_default_str();
+  sub->add_option("--order", so.order, "Multistep order (ipndm 1-4, unipc 1-3, deis 1-3; default: the highest)");
+  sub->add_option("--variant", so.variant, "UniPC's B(h): bh1|bh2")->capture_default_str();
+  sub->add_option("--restart", so.restart, "Restart intervals n,K,t_min,t_max[:n,K,t_min,t_max...]")
+      ->capture_default_str();
+  sub->add_option("--rtol", so.rtol, "Adaptive sampler's relative error tolerance")->capture_default_str();
+  sub->add_option("--steps-file", a.steps_file,
+                  "Noise levels from a file (largest first), replacing --steps and --disc");
+  sub->add_option("--nfe", a.nfe, "Pick --steps so that the sampler makes exactly this many evaluations");
   sub->add_option("--guidance", a.guidance,
                   "Guidance weight w (1 = none): classifier-free, or autoguidance with --guide-net");
   sub->add_option("--guide-net", a.guide_net, "Autoguidance: the guiding (weaker) model file; needs --guidance");
@@ -64,6 +73,13 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net) {
   // The reference's rule for "auto": ablation as soon as one of these is given.
   for (auto* o : a.ablation_opts) a.gen.ablation_options_given = a.gen.ablation_options_given || o->count() > 0;
+  if (!a.steps_file.empty()) {
+    if (a.nfe) throw UsageError("--nfe and --steps-file both set the steps: give one");
+    auto& so = a.gen.sampler_options;
+    so.steps = read_steps_file(a.steps_file);
+    so.num_steps = static_cast<int64_t>(so.steps.size());
+  }
+  if (a.nfe) a.gen.sampler_options.num_steps = steps_for_nfe(resolve_sampler(a.gen), a.gen.sampler_options, *a.nfe);
   check_generate_options(*net, a.gen);
   const auto interval = parse_guidance_interval(a.guidance_interval);
   if (!a.guidance) {

@@ -18,6 +18,8 @@ struct SamplerArgs {
   std::optional<double> guidance;
   std::string guide_net;          // autoguidance: the guiding model file
   std::string guidance_interval;  // "sigma_lo,sigma_hi"
+  std::optional<int64_t> nfe;  // --nfe: sets the steps
+  std::string steps_file;      // --steps-file: sets the noise levels
   std::vector<CLI::Option*> ablation_opts;
 };
 
@@ -29,14 +31,15 @@ void add_noise_level_options(CLI::App* sub, SamplerOptions& o, const std::string
 
 // --class, the noise levels, --S_churn --S_min --S_max --S_noise --solver
 // --disc --schedule --scaling --alpha --sampler --eta --ld_steps --ld_snr
-// --guidance --guide-net --guidance-interval.
+// --order --variant --restart --rtol --steps-file --nfe --guidance --guide-net
+// --guidance-interval.
 void add_sampler_options(CLI::App* sub, SamplerArgs& a);
 
-// Checks the options against `net` and returns the denoiser to sample: `net`,
-// `net` under classifier-free guidance (--guidance alone) or autoguided by
-// the model of --guide-net (loaded on net's device), either one optionally
-// within --guidance-interval. Throws edm::UsageError for impossible
-// combinations.
+// Sets the steps for --nfe or --steps-file, checks the options against `net`
+// and returns the denoiser to sample: `net`, `net` under classifier-free
+// guidance (--guidance alone) or autoguided by the model of --guide-net
+// (loaded on net's device), either one optionally within --guidance-interval.
+// Throws edm::UsageError for impossible combinations.
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net);
 
 }  // namespace edm::cli

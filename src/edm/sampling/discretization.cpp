@@ -27,6 +27,11 @@ std::vector<double> sigma_steps(const std::string& disc, int64_t n, double sigma
   } else if (disc == "ve") {
     const double ratio = (sigma_min * sigma_min) / (sigma_max * sigma_max);
     for (int64_t i = 0; i < n; ++i) out[i] = std::sqrt((sigma_max * sigma_max) * std::pow(ratio, fraction(i, n)));
+  } else if (disc == "polyexp") {
+    // Polyexponential (k-diffusion): log sigma from log sigma_max to log
+    // sigma_min along (1 - i/(N-1))^rho; rho = 1 is uniform in log sigma.
+    const double lmin = std::log(sigma_min), lmax = std::log(sigma_max);
+    for (int64_t i = 0; i < n; ++i) out[i] = std::exp(lmin + std::pow(1 - fraction(i, n), p.rho) * (lmax - lmin));
   } else if (disc == "iddpm") {
     std::vector<double> u = iddpm_u_grid(p.M, p.C_1, p.C_2), kept;
     for (double v : u)
@@ -35,7 +40,7 @@ std::vector<double> sigma_steps(const std::string& disc, int64_t n, double sigma
     const double scale = n > 1 ? static_cast<double>(kept.size() - 1) / static_cast<double>(n - 1) : 0.0;
     for (int64_t i = 0; i < n; ++i) out[i] = kept[static_cast<size_t>(std::nearbyint(scale * static_cast<double>(i)))];
   } else {
-    throw UsageError("unknown discretization '" + disc + "' (edm, vp, ve or iddpm)");
+    throw UsageError("unknown discretization '" + disc + "' (edm, vp, ve, iddpm or polyexp)");
   }
   return out;
 }

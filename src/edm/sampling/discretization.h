@@ -16,7 +16,8 @@ struct DiscretizationParams {
   int64_t M = 1000;                 // iDDPM
 };
 
-// "edm", "vp", "ve" or "iddpm": num_steps noise levels, largest first.
+// "edm", "vp", "ve", "iddpm" or "polyexp" (exponent p.rho): num_steps noise
+// levels, largest first.
 std::vector<double> sigma_steps(const std::string& discretization, int64_t num_steps, double sigma_min,
                                 double sigma_max, const DiscretizationParams& p = {});
 

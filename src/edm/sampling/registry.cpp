@@ -11,20 +11,39 @@ int64_t heun(const SamplerOptions& o) { return 2 * o.num_steps - 1; }
 int64_t ablation_nfe(const SamplerOptions& o) { return o.solver == "heun" ? heun(o) : one_per_step(o); }
 // ld_steps per noise level, one final denoising step.
 int64_t langevin_nfe(const SamplerOptions& o) { return (o.num_steps - 1) * o.ld_steps + 1; }
+// Heun whose first slope is analytical.
+int64_t heun_afs(const SamplerOptions& o) { return 2 * o.num_steps - 2; }
+int64_t data_dependent(const SamplerOptions&) { return -1; }
 
 }  // namespace
 
 const std::vector<SamplerInfo>& sampler_table() {
   static const std::vector<SamplerInfo> table = {
-      {"edm", edm_sampler, heun, "Algorithm 2 (Heun + churn) on EDM time steps", kChurn},
+      {"edm", edm_sampler, heun, "Algorithm 2 (Heun + churn) on EDM time steps", kChurn | kStepsFile},
       {"ablation", ablation_sampler, ablation_nfe, "the generalised sampler (Euler or Heun, any sigma(t), s(t))",
        kChurn | kAblation},
-      {"ddim", ddim_sampler, one_per_step, "DDIM; --eta 0 is Euler on the probability-flow ODE", kDisc | kEta},
-      {"ddpm", ddpm_sampler, one_per_step, "DDPM ancestral sampling (DDIM with eta = 1)", kDisc},
-      {"euler_maruyama", euler_maruyama_sampler, one_per_step, "Euler-Maruyama on the reverse SDE", kDisc},
-      {"langevin", langevin_sampler, langevin_nfe, "annealed Langevin dynamics (NCSN)", kDisc | kLangevin},
-      {"dpmpp2m", dpmpp2m_sampler, one_per_step, "DPM-Solver++ multistep, 2nd order", kDisc},
-      {"dpmpp3m", dpmpp3m_sampler, one_per_step, "DPM-Solver++ multistep, 3rd order", kDisc},
+      {"ddim", ddim_sampler, one_per_step, "DDIM; --eta 0 is Euler on the probability-flow ODE",
+       kDisc | kEta | kStepsFile},
+      {"ddpm", ddpm_sampler, one_per_step, "DDPM ancestral sampling (DDIM with eta = 1)", kDisc | kStepsFile},
+      {"euler_maruyama", euler_maruyama_sampler, one_per_step, "Euler-Maruyama on the reverse SDE", kDisc | kStepsFile},
+      {"langevin", langevin_sampler, langevin_nfe, "annealed Langevin dynamics (NCSN)", kDisc | kLangevin | kStepsFile},
+      {"dpmpp2m", dpmpp2m_sampler, one_per_step, "DPM-Solver++ multistep, 2nd order", kDisc | kStepsFile},
+      {"dpmpp3m", dpmpp3m_sampler, one_per_step, "DPM-Solver++ multistep, 3rd order", kDisc | kStepsFile},
+      {"ipndm", ipndm_sampler, one_per_step, "iPNDM, fixed Adams-Bashforth weights of --order 1-4 (default 4)",
+       kDisc | kOrder | kStepsFile},
+      {"ipndm_v", ipndm_v_sampler, one_per_step, "iPNDM with the weights of uneven steps, --order 1-4 (default 4)",
+       kDisc | kOrder | kStepsFile},
+      {"unipc", unipc_sampler, one_per_step, "UniPC, UniP-p + UniC of --order p 1-3 (default 3), --variant bh1|bh2",
+       kDisc | kOrder | kVariant | kStepsFile},
+      {"deis", deis_sampler, one_per_step, "DEIS tAB of --order 1-3 (default 3)", kDisc | kOrder | kStepsFile},
+      {"heun_afs", heun_afs_sampler, heun_afs, "EDM Heun with an analytical first step", kDisc | kStepsFile},
+      {"dpmpp2m_sde", dpmpp2m_sde_sampler, one_per_step, "DPM-Solver++(2M) SDE, Brownian-tree noise",
+       kDisc | kStepsFile},
+      {"dpmpp3m_sde", dpmpp3m_sde_sampler, one_per_step, "DPM-Solver++(3M) SDE, Brownian-tree noise",
+       kDisc | kStepsFile},
+      {"restart", restart_sampler, restart_nfe, "Restart sampling: Heun + --restart intervals of forward noise",
+       kDisc | kRestart | kStepsFile},
+      {"adaptive", adaptive_sampler, data_dependent, "DPM-Solver-12 with step size control to --rtol", kRtol},
   };
   return table;
 }
@@ -64,5 +83,17 @@ torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::T
 }
 
 int64_t sampler_nfe(const std::string& name, const SamplerOptions& o) { return find_sampler(name).nfe(o); }
+
+int64_t steps_for_nfe(const SamplerInfo& s, SamplerOptions o, int64_t nfe) {
+  if (s.nfe(o) < 0) throw UsageError(std::string("sampler '") + s.name + "' picks its own steps: --nfe does not apply");
+  std::string made;
+  for (o.num_steps = 1; o.num_steps <= nfe + 1; ++o.num_steps) {
+    const int64_t n = s.nfe(o);
+    if (n == nfe) return o.num_steps;
+    if (n > 0 && n < nfe + 8) made += (made.empty() ? "" : ", ") + std::to_string(n);
+  }
+  throw UsageError("sampler '" + std::string(s.name) + "' cannot make exactly " + std::to_string(nfe) +
+                   " evaluations (nearby: " + made + ")");
+}
 
 }  // namespace edm

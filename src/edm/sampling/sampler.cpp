@@ -44,6 +44,11 @@ SigmaRange sigma_range(const Denoiser& net, const SamplerOptions& o) {
 }
 
 std::vector<double> noise_levels(Denoiser& net, const SamplerOptions& o) {
+  if (!o.steps.empty()) {  // --steps-file: rounded, not clamped
+    auto t = round_all(net, o.steps);
+    t.push_back(0);
+    return t;
+  }
   const SigmaRange r = sigma_range(net, o);
   auto t_steps = round_all(net, sigma_steps(o.discretization, o.num_steps, r.min, r.max, o.disc));
   t_steps.push_back(0);  // t_N = 0

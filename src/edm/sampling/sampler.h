@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "edm/core/denoiser.h"
 #include "edm/sampling/discretization.h"
@@ -25,9 +26,14 @@ struct SamplerOptions {
   DiscretizationParams disc;                   // rho (--rho) and the other discretizations' constants
   double S_churn = 0, S_min = 0, S_max = std::numeric_limits<double>::infinity(), S_noise = 1;
   // Samplers beyond the reference (samplers.h).
-  double eta = 0;        // DDIM: 0 deterministic, 1 = DDPM ancestral
-  int64_t ld_steps = 3;  // annealed Langevin: updates per noise level
-  double ld_snr = 0.16;  // annealed Langevin: signal-to-noise ratio of each update
+  double eta = 0;                        // DDIM: 0 deterministic, 1 = DDPM ancestral
+  int64_t ld_steps = 3;                  // annealed Langevin: updates per noise level
+  double ld_snr = 0.16;                  // annealed Langevin: signal-to-noise ratio of each update
+  int order = 0;                         // multistep samplers: 0 = the sampler's own default
+  std::string variant = "bh2";           // UniPC's B(h): bh1 | bh2
+  std::string restart = "3,2,0.06,0.3";  // Restart: n,K,t_min,t_max[:n,K,t_min,t_max...]
+  double rtol = 0.05;                    // adaptive: relative error tolerance per step
+  std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
 };
 
 // The one rule of every option: throws edm::UsageError naming the first
@@ -50,6 +56,11 @@ enum SamplerOption : unsigned {
   kEta = 1u << 9,
   kLd_steps = 1u << 10,
   kLd_snr = 1u << 11,
+  kOrder = 1u << 12,
+  kVariant = 1u << 13,
+  kRestart = 1u << 14,
+  kRtol = 1u << 15,
+  kStepsFile = 1u << 16,
   kChurn = kS_churn | kS_min | kS_max | kS_noise,
   kAblation = kSolver | kDisc | kSchedule | kScaling | kAlpha,
   kLangevin = kLd_steps | kLd_snr,

@@ -4,8 +4,9 @@
 #include <functional>
 
 #include "edm/core/error.h"
-#include "edm/sampling/sampler.h"
 #include "edm/diffusion/schedule.h"
+#include "edm/sampling/restart.h"
+#include "edm/sampling/sampler.h"
 
 namespace edm {
 
@@ -26,7 +27,8 @@ void check_ranges(const SamplerOptions& o) {
                          {o.S_max, "--S_max"},
                          {o.S_noise, "--S_noise"},
                          {o.eta, "--eta"},
-                         {o.ld_snr, "--ld_snr"}})
+                         {o.ld_snr, "--ld_snr"},
+                         {o.rtol, "--rtol"}})
     check_not_nan(v, flag);
   if (o.sigma_min && *o.sigma_min < 0) throw UsageError("--sigma_min must be non-negative");
   if (o.sigma_min && o.sigma_max && *o.sigma_min >= *o.sigma_max)
@@ -40,16 +42,27 @@ void check_ranges(const SamplerOptions& o) {
   if (o.eta < 0) throw UsageError("--eta must be non-negative");
   if (o.ld_steps < 1) throw UsageError("--ld_steps must be at least 1");
   if (!(o.ld_snr > 0)) throw UsageError("--ld_snr must be positive");
+  if (o.order < 0) throw UsageError("--order must be positive");
+  if (!o.steps.empty() && o.num_steps != static_cast<int64_t>(o.steps.size()))
+    throw UsageError("--steps-file gives " + std::to_string(o.steps.size()) + " noise levels, not --steps " +
+                     std::to_string(o.num_steps));
+  for (size_t i = 0; i < o.steps.size(); ++i)
+    if (!(o.steps[i] > 0) || (i > 0 && !(o.steps[i] < o.steps[i - 1])))
+      throw UsageError("--steps-file: noise levels must be positive and decreasing");
+  if (!(o.rtol > 0 && o.rtol < 1)) throw UsageError("--rtol must be in (0, 1)");
 }
 
 // The choices are kept as the names the user gave (discretization.h and
 // schedule.h take names); this is where every name is checked, once.
 void check_choices(const SamplerOptions& o) {
   if (o.solver != "euler" && o.solver != "heun") throw UsageError("unknown solver '" + o.solver + "' (euler or heun)");
-  if (o.discretization != "edm" && o.discretization != "vp" && o.discretization != "ve" && o.discretization != "iddpm")
-    throw UsageError("unknown discretization '" + o.discretization + "' (edm, vp, ve or iddpm)");
+  if (o.discretization != "edm" && o.discretization != "vp" && o.discretization != "ve" &&
+      o.discretization != "iddpm" && o.discretization != "polyexp")
+    throw UsageError("unknown discretization '" + o.discretization + "' (edm, vp, ve, iddpm or polyexp)");
   Schedule::parse(o.schedule);
   Scaling::parse(o.scaling);
+  if (o.variant != "bh1" && o.variant != "bh2") throw UsageError("unknown --variant '" + o.variant + "' (bh1 or bh2)");
+  parse_restart(o.restart);
 }
 
 struct OptionRow {
@@ -74,6 +87,11 @@ const std::vector<OptionRow>& option_rows() {
       {kEta, "--eta", [](O o, O d) { return o.eta != d.eta; }},
       {kLd_steps, "--ld_steps", [](O o, O d) { return o.ld_steps != d.ld_steps; }},
       {kLd_snr, "--ld_snr", [](O o, O d) { return o.ld_snr != d.ld_snr; }},
+      {kOrder, "--order", [](O o, O d) { return o.order != d.order; }},
+      {kVariant, "--variant", [](O o, O d) { return o.variant != d.variant; }},
+      {kRestart, "--restart", [](O o, O d) { return o.restart != d.restart; }},
+      {kRtol, "--rtol", [](O o, O d) { return o.rtol != d.rtol; }},
+      {kStepsFile, "--steps-file", [](O o, O d) { return !o.steps.empty(); }},
   };
   return rows;
 }

@@ -25,10 +25,14 @@ torch::Tensor euler_maruyama_sampler(Denoiser& net, const torch::Tensor& latents
 torch::Tensor langevin_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                                const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
 
+// Standard normal noise for the step from sigma to sigma_next.
+using StepNoiseFn = std::function<torch::Tensor(double sigma, double sigma_next)>;
+
 // DPM-Solver++ multistep (Lu et al. 2022) in data prediction, order 2 or 3,
-// one denoiser evaluation per step.
+// one denoiser evaluation per step; with eta > 0 the SDE solver, drawing from `noise`.
 torch::Tensor dpmpp_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
-                            const SamplerOptions& o, int order, const StepFn& on_step = {});
+                            const SamplerOptions& o, int order, const StepFn& on_step = {}, double eta = 0,
+                            const StepNoiseFn& noise = {});
 
 // The same samplers with the one signature of the table below.
 torch::Tensor ddpm_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
@@ -38,6 +42,22 @@ torch::Tensor dpmpp2m_sampler(Denoiser& net, const torch::Tensor& latents, const
 torch::Tensor dpmpp3m_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                               const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {});
 
+// Few-step solvers (one file each; docs/sampling.md gives orders and options).
+#define EDM_SAMPLER(name)                                                                            \
+  torch::Tensor name(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels, \
+                     const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step = {})
+EDM_SAMPLER(ipndm_sampler);
+EDM_SAMPLER(ipndm_v_sampler);
+EDM_SAMPLER(deis_sampler);
+EDM_SAMPLER(unipc_sampler);
+EDM_SAMPLER(heun_afs_sampler);
+EDM_SAMPLER(dpmpp2m_sde_sampler);
+EDM_SAMPLER(dpmpp3m_sde_sampler);
+EDM_SAMPLER(restart_sampler);
+EDM_SAMPLER(adaptive_sampler);
+#undef EDM_SAMPLER
+int64_t restart_nfe(const SamplerOptions& o);
+
 // Every sampler, one row each (registry.cpp): adding a sampler is one file
 // with its function plus one row. --help, the unknown-name error, dispatch,
 // NFE and the check of which options apply all read this table.
@@ -46,7 +66,7 @@ using SamplerFn = torch::Tensor (*)(Denoiser& net, const torch::Tensor& latents,
 struct SamplerInfo {
   const char* name;  // --sampler NAME
   SamplerFn run;
-  int64_t (*nfe)(const SamplerOptions& o);  // denoiser evaluations (NFE) for o.num_steps
+  int64_t (*nfe)(const SamplerOptions& o);  // denoiser evaluations (NFE) for o.num_steps; -1: data-dependent
   const char* description;                  // one line, for --help and docs/sampling.md
   unsigned options;                         // SamplerOption bits it reads beyond steps, sigma range and rho
 };
@@ -69,5 +89,8 @@ torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::T
                           const StepFn& on_step = {});
 // Denoiser evaluations the sampler makes (NFE), for progress and benchmarks.
 int64_t sampler_nfe(const std::string& name, const SamplerOptions& o);
+// The number of steps with which `s` makes exactly `nfe` evaluations (the
+// fewest if several); throws edm::UsageError when none does.
+int64_t steps_for_nfe(const SamplerInfo& s, SamplerOptions o, int64_t nfe);
 
 }  // namespace edm
