@@ -12,7 +12,7 @@ set(EDM_TESTS_dist
 set(EDM_TESTS_slow
   "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate")
 set(EDM_TESTS_cli
-  "Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError")
+  "Cli.*:GenerateCli.*:DatasetCli.*:ServeCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError")
 
 # Each test is discovered once, by the first group whose filter it matches.
 set(_edm_taken "")

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   edm::cli::register_train(app);
   edm::cli::register_fid(app);
   edm::cli::register_toy(app);
+  edm::cli::register_dataset(app);
+  edm::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
