@@ -181,16 +181,49 @@ TEST(ServeApi, StreamsTheDenoisedEstimateOfEveryStep) {
 
 TEST(ServeApi, HundredMalformedRequestsGetJsonErrors) {
   Fixture f;
-  std::vector<std::string> bodies = {
-      "", "{", "[]", "null", "3", "\"x\"", "{\"seeds\": }", "{\"steps\": \"5\"}", "{\"steps\": 0}",
-      "{\"steps\": -1}", "{\"steps\": 2.5}", "{\"steps\": 100000}", "{\"seeds\": \"5-1\"}", "{\"seeds\": \"x\"}",
-      "{\"seeds\": []}", "{\"seeds\": [-1]}", "{\"seeds\": \"0-99\"}", "{\"seeds\": [1.5]}", "{\"seeds\": {}}",
-      "{\"class\": 2}", "{\"class\": -1}", "{\"class\": \"a\"}", "{\"guidance\": \"x\"}", "{\"sampler\": \"nope\"}",
-      "{\"sampler\": 3}", "{\"net\": \"other\"}", "{\"net\": 1}", "{\"stream\": 1}", "{\"bogus\": 1}",
-      "{\"solver\": \"rk4\"}", "{\"disc\": \"cosine\"}", "{\"rho\": 0}", "{\"alpha\": 0}", "{\"S_churn\": -1}",
-      "{\"sigma_min\": 5, \"sigma_max\": 1}", "{\"sampler\": \"edm\", \"eta\": 0.5}", "{\"sampler\": \"langevin\", "
-      "\"ld_steps\": 100000}", "{\"S_min\": 5, \"S_max\": 1}", "{\"ld_snr\": 0}", "{\"eta\": -1}"};
-  for (int i = 0; static_cast<int>(bodies.size()) < 90; ++i) bodies.push_back("{\"steps\": " + std::to_string(-i) + "}");
+  std::vector<std::string> bodies = {"",
+                                     "{",
+                                     "[]",
+                                     "null",
+                                     "3",
+                                     "\"x\"",
+                                     "{\"seeds\": }",
+                                     "{\"steps\": \"5\"}",
+                                     "{\"steps\": 0}",
+                                     "{\"steps\": -1}",
+                                     "{\"steps\": 2.5}",
+                                     "{\"steps\": 100000}",
+                                     "{\"seeds\": \"5-1\"}",
+                                     "{\"seeds\": \"x\"}",
+                                     "{\"seeds\": []}",
+                                     "{\"seeds\": [-1]}",
+                                     "{\"seeds\": \"0-99\"}",
+                                     "{\"seeds\": [1.5]}",
+                                     "{\"seeds\": {}}",
+                                     "{\"class\": 2}",
+                                     "{\"class\": -1}",
+                                     "{\"class\": \"a\"}",
+                                     "{\"guidance\": \"x\"}",
+                                     "{\"sampler\": \"nope\"}",
+                                     "{\"sampler\": 3}",
+                                     "{\"net\": \"other\"}",
+                                     "{\"net\": 1}",
+                                     "{\"stream\": 1}",
+                                     "{\"bogus\": 1}",
+                                     "{\"solver\": \"rk4\"}",
+                                     "{\"disc\": \"cosine\"}",
+                                     "{\"rho\": 0}",
+                                     "{\"alpha\": 0}",
+                                     "{\"S_churn\": -1}",
+                                     "{\"sigma_min\": 5, \"sigma_max\": 1}",
+                                     "{\"sampler\": \"edm\", \"eta\": 0.5}",
+                                     "{\"sampler\": \"langevin\", "
+                                     "\"ld_steps\": 100000}",
+                                     "{\"S_min\": 5, \"S_max\": 1}",
+                                     "{\"ld_snr\": 0}",
+                                     "{\"eta\": -1}"};
+  for (int i = 0; static_cast<int>(bodies.size()) < 90; ++i)
+    bodies.push_back("{\"steps\": " + std::to_string(-i) + "}");
   int answered = 0;
   for (const auto& b : bodies) {
     auto r = post(f.port, "/api/generate", b);
@@ -229,9 +262,9 @@ TEST(ServeApi, TwentyConcurrentRequestsAllAnswered) {
   std::vector<std::thread> clients;
   for (int i = 0; i < 20; ++i)
     clients.emplace_back([&, i] {
-      answers[i] = post(f.port, "/api/generate",
-                        "{\"seeds\": [" + std::to_string(i) + "], \"steps\": 4, \"stream\": " +
-                            (i % 2 ? "true" : "false") + "}");
+      answers[i] = post(
+          f.port, "/api/generate",
+          "{\"seeds\": [" + std::to_string(i) + "], \"steps\": 4, \"stream\": " + (i % 2 ? "true" : "false") + "}");
     });
   for (auto& c : clients) c.join();
   for (int i = 0; i < 20; ++i) {
@@ -322,18 +355,21 @@ TEST(ServeCli, BrowserShowsThePngOfEdmGenerate) {
   // Two settings on the same seeds: Algorithm 2 with churn, and DPM-Solver++.
   const nlohmann::json a = {{"sampler", "edm"}, {"steps", 8}, {"S_churn", 10}, {"class", 1}};
   const nlohmann::json b = {{"sampler", "dpmpp2m"}, {"steps", 6}};
-  const std::string url = "http://127.0.0.1:" + std::to_string(serve.port) + "/?run=1&seeds=0-1&A=" +
-                          url_encode(a.dump()) + "&B=" + url_encode(b.dump());
-  const std::string flags = " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
-                            (f.dir / "profile") + " --virtual-time-budget=60000 ";
+  const std::string url = "http://127.0.0.1:" + std::to_string(serve.port) +
+                          "/?run=1&seeds=0-1&A=" + url_encode(a.dump()) + "&B=" + url_encode(b.dump());
+  const std::string flags =
+      " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" + (f.dir / "profile") +
+      " --virtual-time-budget=60000 ";
   const std::string dom = run_command(browser + flags + "--dump-dom '" + url + "' 2>/dev/null");
   ASSERT_NE(dom.find("<title>edm: done</title>"), std::string::npos) << dom.substr(0, 2000);
-  for (const auto& [panel, args] : {std::pair{std::string("A"), std::string("--sampler edm --steps 8 --S_churn 10 --class 1")},
-                                    std::pair{std::string("B"), std::string("--sampler dpmpp2m --steps 6")}}) {
+  for (const auto& [panel, args] :
+       {std::pair{std::string("A"), std::string("--sampler edm --steps 8 --S_churn 10 --class 1")},
+        std::pair{std::string("B"), std::string("--sampler dpmpp2m --steps 6")}}) {
     auto r = test::run_edm("generate --net " + f.model + " --seeds 0-1 " + args + " --outdir " + (f.dir / panel));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     for (int seed : {0, 1}) {
-      const std::regex img("id=\"" + panel + "-final-" + std::to_string(seed) + "\" src=\"data:image/png;base64,([^\"]+)\"");
+      const std::regex img("id=\"" + panel + "-final-" + std::to_string(seed) +
+                           "\" src=\"data:image/png;base64,([^\"]+)\"");
       std::smatch m;
       ASSERT_TRUE(std::regex_search(dom, m, img)) << panel << seed << ": " << dom.substr(0, 3000);
       EXPECT_EQ(unbase64(m[1]), read_file(f.dir / (panel + "/00000" + std::to_string(seed) + ".png")))

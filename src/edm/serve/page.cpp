@@ -125,24 +125,34 @@ function handle(id, e) {
     status.textContent = "error: " + e.error;
   }
 }
-async function run(id, seeds) {
+// XMLHttpRequest rather than fetch: its progress events hand over the lines
+// as they come, and headless browsers wait for it to finish.
+function run(id, seeds) {
   const status = document.getElementById(id + "-status");
   status.textContent = "waiting";
   delete status.dataset.done;
   document.getElementById(id + "-live").innerHTML = "";
   document.getElementById(id + "-final").innerHTML = "";
   const body = Object.assign(request(id), {seeds, stream: true});
-  const res = await fetch("/api/generate", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-  if (!res.ok) { status.textContent = "error: " + (await res.json()).error; return; }
-  const reader = res.body.getReader(), dec = new TextDecoder();
-  let buf = "";
-  for (;;) {
-    const {value, done} = await reader.read();
-    if (done) break;
-    buf += dec.decode(value, {stream: true});
-    for (let i; (i = buf.indexOf("\n")) >= 0; buf = buf.slice(i + 1))
-      if (i > 0) handle(id, JSON.parse(buf.slice(0, i)));
-  }
+  return new Promise(resolve => {
+    const x = new XMLHttpRequest();
+    let seen = 0;
+    const consume = () => {
+      const t = x.responseText;
+      for (let i; (i = t.indexOf("\n", seen)) >= 0; seen = i + 1)
+        if (i > seen) handle(id, JSON.parse(t.slice(seen, i)));
+    };
+    x.open("POST", "/api/generate");
+    x.setRequestHeader("Content-Type", "application/json");
+    x.onprogress = () => { if (x.status === 200) consume(); };
+    x.onload = () => {
+      if (x.status === 200) consume();
+      else status.textContent = "error: " + JSON.parse(x.responseText).error;
+      resolve();
+    };
+    x.onerror = () => { status.textContent = "error: no answer from the server"; resolve(); };
+    x.send(JSON.stringify(body));
+  });
 }
 async function runBoth() {
   document.title = "edm: running";
