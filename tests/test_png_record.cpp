@@ -62,7 +62,9 @@ TEST(SamplerOptionsJson, EveryOptionRoundTrips) {
   // Every field differs from its default, so none was skipped on the way.
   const auto defaults = sampler_options_to_json(SamplerOptions());
   for (const auto& name : sampler_option_names())
-    if (name != "sigma_max") EXPECT_NE(j[name], defaults[name]) << name;
+    if (name != "sigma_max") {
+      EXPECT_NE(j[name], defaults[name]) << name;
+    }
   // Every option the sampler table knows by flag is in the list.
   for (const auto& name : sampler_option_names()) EXPECT_EQ(j.count(name), 1u) << name;
   std::string flags = option_flags(~0u) + ", --steps, --sigma_min, --sigma_max, --rho";

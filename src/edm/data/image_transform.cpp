@@ -34,7 +34,7 @@ Taps lanczos_taps(int64_t in_size, int64_t out_size) {
     const auto hi = std::min<int64_t>(in_size, static_cast<int64_t>(center + support + 0.5));
     std::vector<double> w;
     double sum = 0;
-    for (int64_t x = lo; x < hi; ++x) sum += w.emplace_back(lanczos3((x - center + 0.5) / filterscale));
+    for (int64_t x = lo; x < hi; ++x) sum += w.emplace_back(lanczos3((x - center + 0.5) * (1.0 / filterscale)));
     std::vector<int32_t> fixed;
     for (double v : w) {
       if (sum != 0.0) v /= sum;

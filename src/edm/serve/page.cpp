@@ -17,7 +17,7 @@ body { font-family: sans-serif; margin: 1em; color: #222; }
 .row { margin: 3px 0; }
 .row label { display: inline-block; min-width: 7em; }
 .row input, .row select { width: 9em; }
-img { width: 96px; height: 96px; image-rendering: pixelated; margin: 2px; border: 1px solid #ddd; }
+img { width: 72px; height: 72px; image-rendering: pixelated; margin: 2px; border: 1px solid #ddd; }
 .status { font-family: monospace; margin: 0.5em 0; min-height: 1.2em; }
 .final a { font-size: 0.8em; display: block; text-align: center; }
 .final figure { display: inline-block; margin: 2px; }
@@ -66,7 +66,9 @@ function buildPanel(id) {
   p.append(row("guidance", h("input", {id: id + "-guidance", placeholder: "none"})));
   p.append(h("div", {id: id + "-opts"}));
   p.append(h("div", {class: "status", id: id + "-status"}));
+  p.append(h("div", {}, "denoised estimate D(x; sigma) at the last step:"));
   p.append(h("div", {id: id + "-live"}));
+  p.append(h("div", {}, "images (PNG with parameters):"));
   p.append(h("div", {class: "final", id: id + "-final"}));
   document.getElementById(id + "-sampler").onchange = () => buildOptions(id, currentOptions(id));
   buildOptions(id, {});
