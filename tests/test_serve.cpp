@@ -43,6 +43,16 @@ std::string dechunk(const std::string& s) {
   return out;
 }
 
+bool answer_complete(const std::string& all) {
+  const size_t split = all.find("\r\n\r\n");
+  if (split == std::string::npos) return false;
+  const std::string headers = all.substr(0, split);
+  if (headers.find("Transfer-Encoding: chunked") != std::string::npos)
+    return all.size() >= 5 && all.compare(all.size() - 5, 5, "0\r\n\r\n") == 0;
+  const size_t cl = headers.find("Content-Length: ");
+  return cl != std::string::npos && all.size() - split - 4 >= std::stoul(headers.substr(cl + 16));
+}
+
 // Sends raw bytes to the server and reads the answer until it closes.
 HttpResponse http_raw(int port, const std::string& request) {
   HttpResponse r;
@@ -64,7 +74,9 @@ HttpResponse http_raw(int port, const std::string& request) {
   }
   std::string all;
   char buf[65536];
-  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<size_t>(n));
+  // Until the answer is complete (the server may keep the connection open).
+  for (ssize_t n; !answer_complete(all) && (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+    all.append(buf, static_cast<size_t>(n));
   close(fd);
   const size_t split = all.find("\r\n\r\n");
   if (all.rfind("HTTP/1.1 ", 0) != 0 || split == std::string::npos) return r;
