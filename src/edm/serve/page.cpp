@@ -89,8 +89,10 @@ function request(id) {
     const t = document.getElementById(id + "-" + k).value.trim();
     if (t !== "") r[k] = Number(t);
   }
+  // Only what differs from the defaults, as on a command line (so that "auto"
+  // picks the sampler the command line would).
   for (const [k, t] of Object.entries(currentOptions(id)))
-    if (t.trim() !== "") r[k] = value(t);
+    if (t.trim() !== "" && t.trim() !== shown(INFO.defaults[k])) r[k] = value(t);
   return r;
 }
 function fill(id, fields) {
