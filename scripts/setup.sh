@@ -5,6 +5,7 @@ PACKAGES="build-essential cmake ninja-build pkg-config git \
   libtorch-dev libopenblas0-openmp libgloo-dev \
   libgtest-dev googletest \
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev \
+  libcpp-httplib-dev chromium \
   dataset-fashion-mnist"
 missing=""
 for p in $PACKAGES; do

@@ -10,9 +10,9 @@ set(EDM_TESTS_reference
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
-  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas:FewStep.StochasticSamplersGiveTheGaussiansMeanAndVariance")
+  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas:FewStep.StochasticSamplersGiveTheGaussiansMeanAndVariance:DatasetCli.BuiltInFashionMnistMakesAZipThatTrainsWithLabels")
 set(EDM_TESTS_cli
-  "Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*")
+  "Cli.*:GenerateCli.*:DatasetCli.*:ServeCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*")
 
 # Each test is discovered once, by the first group whose filter it matches.
 set(_edm_taken "")

@@ -5,17 +5,20 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <set>
 
 #include "common.h"
 #include "edm/core/error.h"
 #include "edm/core/progress.h"
 #include "edm/core/runtime.h"
 #include "edm/dist/world.h"
+#include "edm/io/atomic_file.h"
 #include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/sampling/counting_denoiser.h"
 #include "edm/sampling/generate.h"
+#include "png_record.h"
 #include "sampler_args.h"
 
 namespace edm::cli {
@@ -29,7 +32,20 @@ struct GenerateArgs {
   int64_t batch = 64;
   int nproc = 1;
   SamplerArgs sampling;
+  std::string from_png;
+  std::set<uint64_t> only;  // seeds whose PNG is written (--from-png); empty: all
 };
+
+// --from-png: the image's model, batch of seeds and sampler options.
+void apply_from_png(GenerateArgs& a, const CLI::App& sub) {
+  auto f = read_from_png(a.from_png, a.net, a.sampling);
+  a.net = f.net;
+  a.seeds = f.seeds;
+  a.batch = f.batch;
+  a.only = f.only;
+  if (sub.get_option("--device")->count() == 0) a.runtime.device = f.device;
+  if (a.outdir.empty() && a.raw.empty() && a.grid.empty()) a.outdir = ".";
+}
 
 torch::Tensor read_latents(const std::string& path, size_t n) {
   TensorFile f(path);
@@ -52,6 +68,7 @@ std::string nfe_text(int64_t rows, int64_t images) {
 }
 
 void run(GenerateArgs& a) {
+  if (a.net.empty()) throw UsageError("--net is required (unless --from-png names the model)");
   init_threads(a.runtime.threads);
   const auto device = parse_device(a.runtime.device);
   if (a.outdir.empty() && a.raw.empty() && a.grid.empty())
@@ -83,6 +100,7 @@ void run(GenerateArgs& a) {
   }
 
   const SamplerInfo& sampler = resolve_sampler(gen);
+  const GenerationRecord record = run_record(a.net, a.sampling, device, a.latents);  // written into every PNG
   const int64_t steps = so.num_steps;
   Progress progress("generate", static_cast<int64_t>(batches.size()) * steps, world.is_main());
   int64_t done = 0, images_done = 0;
@@ -101,9 +119,10 @@ void run(GenerateArgs& a) {
     if (!a.outdir.empty()) {
       auto u8 = to_uint8_nhwc(images);
       for (size_t i = 0; i < batch.size(); ++i) {
+        if (!a.only.empty() && !a.only.count(batch[i])) continue;
         auto path = seed_image_path(a.outdir, batch[i], a.subdirs);
         std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-        write_png(path, u8[static_cast<int64_t>(i)]);
+        write_file_atomic(path, png_with_record(u8[static_cast<int64_t>(i)], record, batch[i], batch));
       }
     }
     if (keep)
@@ -116,7 +135,9 @@ void run(GenerateArgs& a) {
     if (!a.raw.empty()) save_tensors(a.raw, {{"images", all}}, {{"seeds", a.seeds}});
     if (!a.grid.empty()) {
       const auto cols = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(seeds.size()))));
-      write_png(a.grid, make_grid(all, cols, 1));
+      auto grid_record = record;
+      grid_record.grid = true;
+      write_file_atomic(a.grid, png_with_record(make_grid(all, cols, 1), grid_record, seeds.front(), seeds));
     }
     if (!a.outdir.empty()) std::cout << "images in " << a.outdir << "\n";
     if (!a.raw.empty()) std::cout << "raw images in " << a.raw << "\n";
@@ -130,7 +151,7 @@ void run(GenerateArgs& a) {
 void register_generate(CLI::App& app) {
   auto* sub = app.add_subcommand("generate", "Generate images from a model file (reference generate.py options)");
   auto a = std::make_shared<GenerateArgs>();
-  sub->add_option("--net,--network", a->net, "Model file (.safetensors)")->required();
+  sub->add_option("--net,--network", a->net, "Model file (.safetensors)");
   sub->add_option("--outdir", a->outdir, "Where to save one PNG per seed");
   sub->add_option("--seeds", a->seeds, "Random seeds, e.g. 1,2,5-10")->capture_default_str();
   sub->add_flag("--subdirs", a->subdirs, "Create a subdirectory for every 1000 seeds");
@@ -142,7 +163,10 @@ void register_generate(CLI::App& app) {
   sub->add_option("--nproc", a->nproc, "Start this many local processes, seeds split among them")
       ->capture_default_str();
   add_runtime_options(sub, a->runtime);
-  sub->callback([a] {
+  sub->add_option("--from-png", a->from_png,
+                  "Make this PNG again from the parameters it carries (model checked by SHA-256; --outdir: .)");
+  sub->callback([a, sub] {
+    if (!a->from_png.empty()) apply_from_png(*a, *sub);
     if (!relaunch_local(a->nproc)) run(*a);
   });
 }

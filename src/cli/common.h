@@ -39,5 +39,7 @@ void register_train(CLI::App& app);
 void register_fid(CLI::App& app);
 void register_toy(CLI::App& app);
 void register_phema(CLI::App& app);
+void register_dataset(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace edm::cli

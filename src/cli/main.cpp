@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   edm::cli::register_fid(app);
   edm::cli::register_toy(app);
   edm::cli::register_phema(app);
+  edm::cli::register_dataset(app);
+  edm::cli::register_serve(app);
   if (!check_command_name(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);

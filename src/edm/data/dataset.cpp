@@ -1,7 +1,5 @@
 #include "edm/data/dataset.h"
 
-#include <zip.h>
-
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edm/core/error.h"
+#include "edm/data/archive.h"
 #include "edm/data/idx.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/image.h"
@@ -20,72 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_image_name(const std::string& name) {
-  auto ext = fs::path(name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
-// File names and contents of a folder or a zip, in sorted order.
-class Source {
- public:
-  virtual ~Source() = default;
-  virtual std::vector<std::string> names() = 0;  // relative, '/'-separated
-  virtual std::string read(const std::string& name) = 0;
-};
-
-class FolderSource : public Source {
- public:
-  explicit FolderSource(std::string root) : root_(std::move(root)) {}
-  std::vector<std::string> names() override {
-    std::vector<std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(root_))
-      if (e.is_regular_file()) out.push_back(fs::relative(e.path(), root_).generic_string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  std::string read(const std::string& name) override { return read_file(root_ + "/" + name); }
-
- private:
-  std::string root_;
-};
-
-class ZipSource : public Source {
- public:
-  explicit ZipSource(const std::string& path) : path_(path) {
-    require_regular_file(path);
-    int err = 0;
-    zip_ = zip_open(path.c_str(), ZIP_RDONLY, &err);
-    if (!zip_) throw Error(path + ": not a readable zip archive");
-  }
-  ~ZipSource() override { zip_discard(zip_); }
-  std::vector<std::string> names() override {
-    std::vector<std::string> out;
-    const zip_int64_t n = zip_get_num_entries(zip_, 0);
-    for (zip_int64_t i = 0; i < n; ++i) {
-      const char* name = zip_get_name(zip_, i, 0);
-      if (name && name[0] && name[std::strlen(name) - 1] != '/') out.emplace_back(name);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  std::string read(const std::string& name) override {
-    zip_stat_t st;
-    if (zip_stat(zip_, name.c_str(), 0, &st) != 0) throw Error(path_ + ": no entry " + name);
-    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen(zip_, name.c_str(), 0), zip_fclose);
-    if (!f) throw Error(path_ + ": cannot read " + name);
-    std::string data(st.size, '\0');
-    if (zip_fread(f.get(), data.data(), st.size) != static_cast<zip_int64_t>(st.size))
-      throw Error(path_ + ": " + name + " is corrupt");
-    return data;
-  }
-
- private:
-  std::string path_;
-  zip_t* zip_ = nullptr;
-};
-
-Dataset load_images(const std::string& spec, Source& src) {
+Dataset load_images(const std::string& spec, FileTree& src) {
   Dataset d;
   d.name = fs::path(spec).filename().string();
   auto names = src.names();
@@ -157,12 +91,7 @@ Dataset load_dataset(const std::string& spec) {
   }
   std::error_code ec;
   if (!fs::exists(spec, ec)) throw Error("dataset " + spec + " does not exist");
-  if (fs::is_directory(spec, ec)) {
-    FolderSource src(spec);
-    return load_images(spec, src);
-  }
-  ZipSource src(spec);
-  return load_images(spec, src);
+  return load_images(spec, *open_file_tree(spec));
 }
 
 Dataset with_xflip(const Dataset& d) {
