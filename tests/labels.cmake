@@ -6,13 +6,13 @@
 #   slow       training runs and interruptions, a minute or more each
 # A test not listed below is `fast`. The lists are GoogleTest filters.
 set(EDM_TESTS_reference
-  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile")
+  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:EDM2Primitives.*:*EDM2Network.*:EDM2Loss.MatchesReferenceWithGivenNoise:EDM2LearningRate.*")
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
   "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate")
 set(EDM_TESTS_cli
-  "Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError")
+  "Cli.*:EDM2Cli.*:GenerateCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError")
 
 # Each test is discovered once, by the first group whose filter it matches.
 set(_edm_taken "")

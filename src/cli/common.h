@@ -30,5 +30,6 @@ void register_invert(CLI::App& app);
 void register_train(CLI::App& app);
 void register_fid(CLI::App& app);
 void register_toy(CLI::App& app);
+void register_denoise(CLI::App& app);
 
 }  // namespace edm::cli

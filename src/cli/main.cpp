@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   edm::cli::register_train(app);
   edm::cli::register_fid(app);
   edm::cli::register_toy(app);
+  edm::cli::register_denoise(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
