@@ -2,6 +2,7 @@
 // loss with given noise (eval and training mode) and the learning rate.
 #include <nlohmann/json.hpp>
 
+#include "edm/core/error.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/train/edm2_loss.h"
