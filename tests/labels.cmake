@@ -6,13 +6,13 @@
 #   slow       training runs and interruptions, a minute or more each
 # A test not listed below is `fast`. The lists are GoogleTest filters.
 set(EDM_TESTS_reference
-  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:PhemaReference.*")
+  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:PhemaReference.*:EDM2Primitives.*:*EDM2Network.*:EDM2Loss.MatchesReferenceWithGivenNoise:EDM2LearningRate.*")
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
   "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas:FewStep.StochasticSamplersGiveTheGaussiansMeanAndVariance:DatasetCli.BuiltInFashionMnistMakesAZipThatTrainsWithLabels")
 set(EDM_TESTS_cli
-  "Cli.*:GenerateCli.*:DatasetCli.*:ServeCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*")
+  "Cli.*:GenerateCli.*:DatasetCli.*:ServeCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*:EDM2Cli.*")
 
 # Each test is discovered once, by the first group whose filter it matches.
 set(_edm_taken "")

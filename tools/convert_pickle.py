@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Convert a network pickle of the reference EDM implementation into an edm
-model file (safetensors with the state_dict and an edm.config).
+"""Convert a network pickle of the reference EDM implementation (NVlabs/edm)
+or of EDM2 (NVlabs/edm2) into an edm model file (safetensors with the
+state_dict and an edm.config).
 
     PYTHONPATH=/path/to/NVlabs/edm python3 tools/convert_pickle.py \
         network-snapshot-XXXXXX.pkl model.safetensors
+    PYTHONPATH=/path/to/NVlabs/edm2 python3 tools/convert_pickle.py \
+        edm2-img512-s-2147483-0.130.pkl model.safetensors
 
 Unpickling needs PyTorch and the reference repository (its dnnlib and
 torch_utils packages) on PYTHONPATH; the edm program itself never needs Python.
@@ -37,8 +40,25 @@ def plain(value):
     return value
 
 
+# EDM2's Precond: every constructor argument but its own goes to the UNet
+# (and on to its Blocks); defaults as in training/networks_edm2.py.
+EDM2_PRECOND = {"img_resolution": None, "img_channels": None, "label_dim": None, "use_fp16": True,
+                "sigma_data": 0.5, "logvar_channels": 128}
+
+
+def edm2_config(net):
+    kwargs = dict(net.init_kwargs)
+    config = {"precond": "EDM2Precond"}
+    for key, default in EDM2_PRECOND.items():
+        config[key] = plain(kwargs.pop(key, default))
+    config["model"] = {"model_type": "EDM2UNet", **{k: plain(v) for k, v in kwargs.items()}}
+    return config
+
+
 def edm_config(net):
     name = type(net).__name__
+    if name == "Precond" and type(net).__module__.endswith("networks_edm2"):
+        return edm2_config(net)
     if name not in DEFAULT_MODEL:
         sys.exit(f"not a preconditioned network of the reference: {name}")
     kwargs = dict(net.init_kwargs)
@@ -80,7 +100,10 @@ def main():
     net = data["ema"] if isinstance(data, dict) else data
     config = edm_config(net)
     tensors = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in net.state_dict().items()}
-    write_safetensors(args.output, tensors, {"edm.config": json.dumps(config), "edm.format": "edm-model-v1"})
+    fmt = "edm2-model-v1" if config["precond"] == "EDM2Precond" else "edm-model-v1"
+    write_safetensors(args.output, tensors, {"edm.config": json.dumps(config), "edm.format": fmt})
+    if isinstance(data, dict) and data.get("encoder") is not None:
+        print("note: the pickle's latent encoder/decoder is not converted; the model works in its latent space")
     print(f"{args.output}: {config['precond']} / {config['model']['model_type']}, {len(tensors)} tensors")
 
 

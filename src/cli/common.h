@@ -41,5 +41,6 @@ void register_toy(CLI::App& app);
 void register_phema(CLI::App& app);
 void register_dataset(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_denoise(CLI::App& app);
 
 }  // namespace edm::cli

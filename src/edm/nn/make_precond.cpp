@@ -11,30 +11,33 @@ namespace {
 
 struct Choice {
   std::shared_ptr<Preconditioning> pre;
-  std::string default_model;
+  ModelLayout layout;
 };
 
 Choice read_choice(const std::string& name, ConfigReader& r) {
   if (name == "EDMPrecond") {
     const double sigma_min = r.number("sigma_min", 0), sigma_max = r.number("sigma_max", INFINITY);
-    return {std::make_shared<EDMPreconditioning>(r.number("sigma_data", 0.5), sigma_min, sigma_max), "DhariwalUNet"};
+    return {std::make_shared<EDMPreconditioning>(r.number("sigma_data", 0.5), sigma_min, sigma_max), {"DhariwalUNet"}};
   }
+  if (name == "EDM2Precond")  // EDM's coefficients without a sigma range, network "unet"
+    return {std::make_shared<EDMPreconditioning>(r.number("sigma_data", 0.5), 0, INFINITY), {"EDM2UNet", "unet", true}};
   if (name == "VPPrecond") {
     const double beta_d = r.number("beta_d", 19.9), beta_min = r.number("beta_min", 0.1);
     const double M = double(r.integer("M", 1000)), epsilon_t = r.number("epsilon_t", 1e-5);
-    return {std::make_shared<VPPreconditioning>(beta_d, beta_min, M, epsilon_t), "SongUNet"};
+    return {std::make_shared<VPPreconditioning>(beta_d, beta_min, M, epsilon_t), {"SongUNet"}};
   }
   if (name == "VEPrecond") {
     const double sigma_min = r.number("sigma_min", 0.02);
-    return {std::make_shared<VEPreconditioning>(sigma_min, r.number("sigma_max", 100)), "SongUNet"};
+    return {std::make_shared<VEPreconditioning>(sigma_min, r.number("sigma_max", 100)), {"SongUNet"}};
   }
   if (name == "iDDPMPrecond") {
     const double C_1 = r.number("C_1", 0.001), C_2 = r.number("C_2", 0.008);
     const int64_t M = r.integer("M", 1000);
     if (M < 2) throw Error("edm.config: \"M\" must be at least 2");
-    return {std::make_shared<iDDPMPreconditioning>(C_1, C_2, M), "DhariwalUNet"};
+    return {std::make_shared<iDDPMPreconditioning>(C_1, C_2, M), {"DhariwalUNet"}};
   }
-  throw Error("edm.config: unknown precond \"" + name + "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond)");
+  throw Error("edm.config: unknown precond \"" + name +
+              "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond, EDM2Precond)");
 }
 
 }  // namespace
@@ -44,7 +47,7 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Bu
     throw Error("edm.config has no \"precond\" name");
   ConfigReader r(config, "edm.config");
   auto choice = read_choice(config["precond"].get<std::string>(), r);
-  return std::make_shared<PrecondImpl>(config, r, choice.pre, choice.default_model, build);
+  return std::make_shared<PrecondImpl>(config, r, choice.pre, choice.layout, build);
 }
 
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config) { return make_precond(config, Build{}); }

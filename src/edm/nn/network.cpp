@@ -2,6 +2,7 @@
 
 #include "edm/core/error.h"
 #include "edm/nn/dhariwal_unet.h"
+#include "edm/nn/edm2_unet.h"
 #include "edm/nn/mlp.h"
 #include "edm/nn/song_unet.h"
 
@@ -27,11 +28,17 @@ void check(const NetworkShape& s, int64_t model_channels, const std::vector<int6
 std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std::string& default_type,
                                           const NetworkShape& shape, const Build& build) {
   ConfigReader r(model, "edm.config model");
-  auto type = r.string("model_type", default_type, {"SongUNet", "DhariwalUNet", "MLP"});
+  auto type = r.string("model_type", default_type, {"SongUNet", "DhariwalUNet", "EDM2UNet", "MLP"});
   if (type == "MLP") {
     auto o = MLPOptions::read(r);
     r.finish();
     return std::make_shared<MLPImpl>(shape, o, build);
+  }
+  if (type == "EDM2UNet") {
+    auto o = EDM2UNetOptions::read(r, model);
+    r.finish();
+    check(shape, o.model_channels, o.channel_mult, o.num_blocks);
+    return std::make_shared<EDM2UNetImpl>(shape, o, build);
   }
   if (type == "SongUNet") {
     auto o = SongUNetOptions::read(r);

@@ -28,7 +28,7 @@ std::vector<int64_t> read_sample_shape(ConfigReader& r, NetworkShape& shape) {
 }  // namespace
 
 PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::shared_ptr<Preconditioning> pre,
-                         const std::string& default_model, const Build& build)
+                         const ModelLayout& layout, const Build& build)
     : config_(config), pre_(std::move(pre)) {
   r.ignore("precond");
   NetworkShape shape;
@@ -38,11 +38,26 @@ PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::sha
   shape.augment_dim = r.integer("augment_dim", 0);
   use_fp16_ = r.boolean("use_fp16", false);
   use_bf16_ = r.boolean("use_bf16", false);
+  const int64_t logvar_channels = layout.logvar_head ? r.integer("logvar_channels", 128) : 0;
+  if (layout.logvar_head && logvar_channels < 1) throw Error("edm.config: \"logvar_channels\" must be positive");
   r.ignore("model");
   r.finish();
   if (!config.contains("model")) throw Error("edm.config has no \"model\" object");
-  model_ = register_module("model", make_network(config["model"], default_model, shape, build));
+  model_ = register_module(layout.module_name, make_network(config["model"], layout.default_model, shape, build));
+  if (logvar_channels) {
+    logvar_fourier_ = register_module("logvar_fourier", MPFourier(logvar_channels, 1.0, build));
+    logvar_linear_ = register_module("logvar_linear", MPConv(logvar_channels, 1, std::vector<int64_t>{}, build));
+  }
   for (auto& [name, tensor] : pre_->buffers()) *tensor = register_buffer(name, tensor->to(build.device));
+}
+
+torch::Tensor PrecondImpl::logvar(const torch::Tensor& sigma_in) {
+  if (!has_logvar()) return {};
+  std::vector<int64_t> broadcast(sample_shape_.size() + 1, 1);
+  broadcast[0] = -1;
+  auto sigma = sigma_in.to(torch::kFloat32).reshape(broadcast);
+  auto c_noise = pre_->coefficients(sigma).c_noise.flatten();
+  return logvar_linear_->forward(logvar_fourier_->forward(c_noise)).reshape(broadcast);
 }
 
 torch::ScalarType PrecondImpl::compute_dtype(torch::Device device) const {

@@ -14,9 +14,19 @@
 #include "edm/diffusion/preconditioning.h"
 #include "edm/nn/config_reader.h"
 #include "edm/nn/init.h"
+#include "edm/nn/mp_layers.h"
 #include "edm/nn/network.h"
 
 namespace edm::networks {
+
+// How a preconditioning holds its network: the default network type, the
+// state_dict name of the network ("model" in EDM, "unet" in EDM2), and whether
+// it has EDM2's learned log-variance head u(sigma) (edm.config logvar_channels).
+struct ModelLayout {
+  std::string default_model;
+  std::string module_name = "model";
+  bool logvar_head = false;
+};
 
 class PrecondImpl : public torch::nn::Module {
  public:
@@ -25,7 +35,7 @@ class PrecondImpl : public torch::nn::Module {
   // builds the network `model` (default type `default_model`, output channels
   // = data channels x pre->out_factor()) and rejects unknown keys.
   PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::shared_ptr<Preconditioning> pre,
-              const std::string& default_model, const Build& build);
+              const ModelLayout& layout, const Build& build);
 
   // D(x; sigma, class_labels, augment_labels); x [N, sample_shape...] float32,
   // sigma [N] or scalar (broadcast as [N,1,...,1]). Undefined labels mean
@@ -33,6 +43,10 @@ class PrecondImpl : public torch::nn::Module {
   // back to float32).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
                         const torch::Tensor& augment_labels = {});
+  // EDM2's uncertainty u(sigma) = logvar_linear(logvar_fourier(c_noise)) as
+  // [N,1,...,1] float32 (sigma as in forward); undefined without the head.
+  torch::Tensor logvar(const torch::Tensor& sigma);
+  bool has_logvar() const { return !logvar_linear_.is_empty(); }
   double sigma_min() const { return pre_->sigma_min(); }
   double sigma_max() const { return pre_->sigma_max(); }
   torch::Tensor round_sigma(const torch::Tensor& sigma) const { return pre_->round_sigma(sigma); }
@@ -62,6 +76,8 @@ class PrecondImpl : public torch::nn::Module {
   nlohmann::json config_;
   std::shared_ptr<Preconditioning> pre_;
   std::shared_ptr<NetworkImpl> model_;
+  MPFourier logvar_fourier_{nullptr};
+  MPConv logvar_linear_{nullptr};
   std::vector<int64_t> sample_shape_;
   bool use_fp16_ = false, use_bf16_ = false;
   int channels_last_ = -1;  // -1: automatic
