@@ -36,7 +36,7 @@ void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, tor
     auto it = tensors.find(name);
     if (it == tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
     auto t = it->second;
-    // A scalar gain may be stored as [] or as [1] (both occur in published files).
+    // A scalar gain is 0-dim in the network; files may store it as [1].
     if (t.numel() == 1 && target.numel() == 1 && t.dim() <= 1 && target.dim() <= 1) t = t.reshape(target.sizes());
     if (t.sizes() != target.sizes())
       throw Error(where + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) + ", expected " +
