@@ -1,34 +1,15 @@
 #include "edm/data/idx.h"
 
-#include <zlib.h>
-
 #include <cstdlib>
 #include <filesystem>
 
 #include "edm/core/error.h"
+#include "edm/io/gzip.h"
 
 namespace edm {
 
-namespace {
-
-std::string gunzip_file(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");  // reads plain files unchanged too
-  if (!f) throw Error("cannot open '" + path + "'");
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, n);
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  gzclose(f);
-  if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) throw Error("'" + path + "' is corrupt (" + msg + ")");
-  return out;
-}
-
-}  // namespace
-
 torch::Tensor read_idx(const std::string& path) {
-  std::string b = gunzip_file(path);
+  std::string b = read_maybe_gzipped(path);
   auto u8 = [&](size_t i) { return static_cast<uint8_t>(b[i]); };
   if (b.size() < 4 || u8(0) != 0 || u8(1) != 0) throw Error("'" + path + "' is not an IDX file");
   if (u8(2) != 0x08) throw Error("'" + path + "' is an IDX file of a type other than unsigned bytes");

@@ -1,28 +1,13 @@
 #include "edm/io/tar.h"
 
-#include <zlib.h>
-
 #include <cstring>
 
 #include "edm/core/error.h"
+#include "edm/io/gzip.h"
 
 namespace edm {
 
 namespace {
-
-std::string gunzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");  // reads plain files unchanged too
-  if (!f) throw Error("cannot open '" + path + "'");
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, n);
-  int err = 0;
-  gzerror(f, &err);
-  gzclose(f);
-  if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) throw Error("'" + path + "' is corrupt");
-  return out;
-}
 
 // A header field of octal digits (ustar), or -1 when it is not one.
 int64_t octal(const char* field, size_t width) {
@@ -37,7 +22,7 @@ int64_t octal(const char* field, size_t width) {
 }  // namespace
 
 std::map<std::string, std::string> read_tar(const std::string& path) {
-  const std::string b = gunzip(path);
+  const std::string b = read_maybe_gzipped(path);
   std::map<std::string, std::string> files;
   size_t pos = 0;
   while (pos + 512 <= b.size()) {
