@@ -145,7 +145,7 @@ TEST(NnLayers, PrecisionChoicesOnCuda) {
   auto fp16 = make_precond(preset_config("fmnist-s", "edm", 28, 1, 0, 0, o), Build{torch::kMeta, false});
   EXPECT_EQ(fp16->compute_dtype(cuda), torch::kFloat16);
   EXPECT_TRUE(fp16->channels_last(cuda));
-  fp16->force_fp32 = true;
+  fp16->set_precision(edm::networks::Precision::Float32);
   EXPECT_EQ(fp16->compute_dtype(cuda), torch::kFloat32);
   o.use_fp16 = false;
   o.use_bf16 = true;

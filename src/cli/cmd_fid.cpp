@@ -8,10 +8,10 @@
 #include "edm/core/rng.h"
 #include "edm/core/runtime.h"
 #include "edm/dist/world.h"
-#include "edm/model/model_file.h"
 #include "edm/eval/detector.h"
 #include "edm/eval/detector_train.h"
 #include "edm/eval/fid.h"
+#include "edm/model/model_file.h"
 #include "sampler_args.h"
 
 namespace edm::cli {
@@ -57,7 +57,8 @@ void run_calc(FidOptions& o) {
   } else {
     auto seeds = parse_seed_list(o.seeds);
     if (o.num > 0 && static_cast<int64_t>(seeds.size()) > o.num) seeds.resize(o.num);
-    auto net = apply_sampler_options(o.sampling, load_denoiser(o.net, device));
+    auto net = apply_sampler_options(o.sampling,
+                                     load_denoiser(o.net, device, resolve_precision(o.sampling.precision, device)));
     // Seeds dealt to ranks as in `edm generate`; the features' sums are joined.
     auto world = dist::World::from_env(device, std::chrono::minutes(10));
     if (seeds.size() < 2 || static_cast<int64_t>(seeds.size()) < world.size())

@@ -76,7 +76,8 @@ void run(GenerateArgs& a) {
   if (a.batch < 1) throw UsageError("--batch must be at least 1");
   const auto seeds = parse_seed_list(a.seeds);
   check_outputs_are_not_inputs({a.raw, a.grid}, {a.net, a.latents});
-  auto counting = std::make_shared<CountingDenoiser>(apply_sampler_options(a.sampling, load_denoiser(a.net, device)));
+  auto model = load_denoiser(a.net, device, resolve_precision(a.sampling.precision, device));
+  auto counting = std::make_shared<CountingDenoiser>(apply_sampler_options(a.sampling, model));
   std::shared_ptr<Denoiser> net = counting;
   const auto& gen = a.sampling.gen;
   const auto& so = gen.sampler_options;
@@ -100,7 +101,8 @@ void run(GenerateArgs& a) {
   }
 
   const SamplerInfo& sampler = resolve_sampler(gen);
-  const GenerationRecord record = run_record(a.net, a.sampling, device, a.latents);  // written into every PNG
+  const GenerationRecord record =
+      run_record(a.net, a.sampling, device, model->compute_dtype(), a.latents);  // written into every PNG
   const int64_t steps = so.num_steps;
   Progress progress("generate", static_cast<int64_t>(batches.size()) * steps, world.is_main());
   int64_t done = 0, images_done = 0;

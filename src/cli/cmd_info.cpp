@@ -6,6 +6,17 @@
 
 namespace edm::cli {
 
+namespace {
+
+// Whether --bf16 runs here, and on what.
+std::string bfloat16_support(torch::Device device) {
+  if (device.is_cuda()) return "yes (CUDA)";
+  const auto isa = cpu_bfloat16_isa();
+  return isa.empty() ? "no (this CPU has neither AVX512_BF16 nor AMX; --bf16 is refused)" : "yes (" + isa + ")";
+}
+
+}  // namespace
+
 void register_info(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "Print version, LibTorch, devices, threads and BLAS");
   auto opts = std::make_shared<RuntimeOptions>();
@@ -22,6 +33,7 @@ void register_info(CLI::App& app) {
                                               : "not available")
               << "\n"
               << "threads " << threads << "\n"
+              << "bfloat16 " << bfloat16_support(device) << "\n"
               << "blas " << blas.name << (blas.library.empty() ? "" : " [" + blas.library + "]") << "\n";
     warn_if_slow_blas();
   });

@@ -21,6 +21,7 @@ struct InvertArgs {
   std::string net, images, out;
   std::optional<int64_t> class_idx;
   SamplerOptions o;
+  PrecisionOptions precision;
 };
 
 void run(InvertArgs& a) {
@@ -28,7 +29,7 @@ void run(InvertArgs& a) {
   const auto device = parse_device(a.runtime.device);
   validate(a.o);
   check_outputs_are_not_inputs({a.out}, {a.net, a.images});
-  auto net = load_denoiser(a.net, device);
+  auto net = load_denoiser(a.net, device, resolve_precision(a.precision, device));
   TensorFile in(a.images);
   if (!in.has("images")) throw Error(a.images + ": no tensor 'images'");
   auto images = in.get("images");
@@ -61,6 +62,7 @@ void register_invert(CLI::App& app) {
   sub->add_option("--class", a->class_idx, "Class label of every image");
   add_noise_level_options(sub, a->o, "0.002", "80");
   add_runtime_options(sub, a->runtime);
+  add_precision_options(sub, a->precision);
   sub->callback([a] { run(*a); });
 }
 

@@ -21,6 +21,7 @@ struct StepsArgs {
   int64_t nfe = 10;
   StepSearchOptions search;
   SamplerOptions o;
+  PrecisionOptions precision;
 };
 
 void run(StepsArgs& a) {
@@ -29,7 +30,7 @@ void run(StepsArgs& a) {
   const SamplerInfo& sampler = find_sampler(a.sampler);
   const int64_t levels = steps_for_nfe(sampler, a.o, a.nfe);
   if (levels < 2) throw UsageError("--nfe " + std::to_string(a.nfe) + " leaves no steps to search");
-  auto net = load_denoiser(a.net, device);
+  auto net = load_denoiser(a.net, device, resolve_precision(a.precision, device));
   SeedBatch rnd(parse_seed_list(a.seeds));
   GenerateOptions gen;
   auto in = draw_seed_inputs(rnd, *net, gen, device);
@@ -56,6 +57,7 @@ void register_steps(CLI::App& app) {
   sub->add_option("--sigma_max", a->o.sigma_max, "Highest noise level (default: 80)");
   sub->add_option("--rho", a->o.disc.rho, "The grid's time step exponent")->capture_default_str();
   add_runtime_options(sub, a->runtime);
+  add_precision_options(sub, a->precision);
   sub->callback([a] { run(*a); });
 }
 

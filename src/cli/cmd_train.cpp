@@ -99,7 +99,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips")->capture_default_str();
   sub->add_flag("--fp16", o.fp16, "Mixed-precision float16 on CUDA");
-  sub->add_flag("--bf16", o.bf16, "Mixed-precision bfloat16 on CUDA");
+  sub->add_flag("--bf16", o.bf16, "Mixed-precision bfloat16 (CUDA, or a CPU with AVX512_BF16/AMX: see edm info)");
   sub->add_option("--ls", o.ls, "Loss scaling")->capture_default_str();
   a->tick_opt = sub->add_option("--tick", a->tick, "How often to print progress, kimg");
   sub->add_option("--snap", o.snap, "How often to save snapshots, ticks")->capture_default_str();

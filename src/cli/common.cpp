@@ -13,6 +13,20 @@ void add_runtime_options(CLI::App* app, RuntimeOptions& opts) {
   app->add_option("--threads", opts.threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 4096));
 }
 
+void add_precision_options(CLI::App* app, PrecisionOptions& opts) {
+  app->add_flag("--bf16", opts.bf16,
+                "Run the network in bfloat16 (CUDA, or a CPU with AVX512_BF16/AMX; default: as the model file says)");
+  app->add_flag("--fp32", opts.fp32, "Run the network in float32 whatever the model file says");
+}
+
+networks::Precision resolve_precision(const PrecisionOptions& opts, torch::Device device) {
+  if (opts.bf16 && opts.fp32) throw UsageError("--bf16 and --fp32 exclude each other");
+  if (opts.fp32) return networks::Precision::Float32;
+  if (!opts.bf16) return networks::Precision::FromModel;
+  networks::check_precision(networks::Precision::BFloat16, device);
+  return networks::Precision::BFloat16;
+}
+
 std::vector<double> parse_double_list(const std::string& text, const std::string& name) {
   std::vector<double> out;
   for (size_t start = 0;;) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "edm/nn/precond.h"
+
 namespace edm::cli {
 
 // --device cpu|cuda|cuda:N (default: cuda if available) and --threads N.
@@ -12,6 +14,14 @@ struct RuntimeOptions {
   int threads = 0;
 };
 void add_runtime_options(CLI::App* app, RuntimeOptions& opts);
+
+// --bf16 / --fp32: the network's arithmetic (default: as the model file says).
+struct PrecisionOptions {
+  bool bf16 = false, fp32 = false;
+};
+void add_precision_options(CLI::App* app, PrecisionOptions& opts);
+// Throws edm::UsageError for both flags, or bfloat16 where `device` lacks it.
+networks::Precision resolve_precision(const PrecisionOptions& opts, torch::Device device);
 
 // "0.05,0.1" -> {0.05, 0.1}; edm::UsageError naming --<name> otherwise.
 std::vector<double> parse_double_list(const std::string& text, const std::string& name);

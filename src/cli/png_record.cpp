@@ -12,9 +12,19 @@ namespace edm::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The record's names of the network's arithmetic, and back.
+const std::vector<std::pair<torch::ScalarType, std::string>> kPrecisionNames = {
+    {torch::kFloat32, "float32"}, {torch::kBFloat16, "bfloat16"}, {torch::kFloat16, "float16"}};
+
+}  // namespace
+
 GenerationRecord run_record(const std::string& net_path, const SamplerArgs& s, torch::Device device,
-                            const std::string& latents_path) {
+                            torch::ScalarType precision, const std::string& latents_path) {
   GenerationRecord r = edm::run_record(net_path, s.gen, s.guidance, device);
+  for (const auto& [dtype, name] : kPrecisionNames)
+    if (dtype == precision) r.precision = name;
   if (!latents_path.empty()) r.latents_file = fs::path(latents_path).filename().string();
   if (!s.guide_net.empty()) {
     r.guide_name = fs::path(s.guide_net).filename().string();
@@ -60,7 +70,13 @@ FromPng read_from_png(const std::string& png_path, const std::string& net, Sampl
     throw Error(png_path + " was made from given latents (" + r.latents_file +
                 "); run edm generate with --latents and the options it records");
   if (r.grid) throw Error(png_path + " is a grid; make one of its images with --from-png on the image itself");
-  if (r.precision != "float32") throw Error(png_path + ": precision '" + r.precision + "' is not supported");
+  // Remade in the recorded arithmetic, whatever the model file says now.
+  if (r.precision == "float32")
+    s.precision = {false, true};
+  else if (r.precision == "bfloat16")
+    s.precision = {true, false};
+  else
+    throw Error(png_path + ": precision '" + r.precision + "' is not supported by --from-png");
   FromPng f;
   f.net = find_checked(png_path, net, r.model_name, r.model_sha256);
   // The guiding model is looked for as the main one is (no option names it here).

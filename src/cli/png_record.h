@@ -11,12 +11,14 @@
 
 namespace edm::cli {
 
-// What every image of a run shares (generation_record.h), and --latents.
+// What every image of a run shares (generation_record.h), and --latents;
+// `precision` is the network's arithmetic.
 GenerationRecord run_record(const std::string& net_path, const SamplerArgs& s, torch::Device device,
-                            const std::string& latents_path);
+                            torch::ScalarType precision, const std::string& latents_path);
 
 // The options --from-png sets: the batch the image was made in, only its
-// seed written, the model (checked by SHA-256), sampler, options, guidance.
+// seed written, the model (checked by SHA-256), sampler, options, guidance,
+// precision.
 struct FromPng {
   std::string net, seeds, device;
   int64_t batch = 0;

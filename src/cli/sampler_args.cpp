@@ -68,6 +68,7 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--guide-net", a.guide_net, "Autoguidance: the guiding (weaker) model file; needs --guidance");
   sub->add_option("--guidance-interval", a.guidance_interval,
                   "Guide only for sigma in (sigma_lo, sigma_hi], e.g. 0.28,5.42; needs --guidance");
+  add_precision_options(sub, a.precision);
 }
 
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net) {
@@ -88,7 +89,9 @@ std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<
     return net;
   }
   if (!a.guide_net.empty())
-    return std::make_shared<AutoguidedDenoiser>(net, load_denoiser(a.guide_net, net->device()), *a.guidance, interval);
+    return std::make_shared<AutoguidedDenoiser>(
+        net, load_denoiser(a.guide_net, net->device(), resolve_precision(a.precision, net->device())), *a.guidance,
+        interval);
   check_guidance(*net, *a.guidance);
   return std::make_shared<GuidedDenoiser>(net, *a.guidance, interval);
 }

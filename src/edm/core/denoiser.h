@@ -32,6 +32,9 @@ class Denoiser {
   virtual std::vector<int64_t> sample_shape() const { return {img_channels(), img_resolution(), img_resolution()}; }
   virtual int64_t label_dim() const { return 0; }
   virtual torch::Device device() const { return torch::kCPU; }
+  // The arithmetic of the underlying network (float32, bfloat16, float16),
+  // for records; samplers work in float64 whatever it is.
+  virtual torch::ScalarType compute_dtype() const { return torch::kFloat32; }
 };
 
 }  // namespace edm

@@ -36,6 +36,17 @@ int init_threads(int threads) {
   return at::get_num_threads();
 }
 
+std::string cpu_bfloat16_isa() {
+  const char* env = std::getenv("EDM_CPU_BF16");
+  if (env && std::string(env) == "0") return "";
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("amx-bf16")) return "AMX-BF16";
+  if (__builtin_cpu_supports("avx512bf16")) return "AVX512_BF16";
+#endif
+  return "";
+}
+
 BlasInfo detect_blas() {
   BlasInfo info;
   void* sym = dlsym(RTLD_DEFAULT, "dgemm_");

@@ -14,6 +14,13 @@ torch::Device parse_device(const std::string& name);
 // threads <= 0 means all cores. Returns the number in use.
 int init_threads(int threads = 0);
 
+// The CPU's bfloat16 arithmetic that oneDNN uses: "AMX-BF16", "AVX512_BF16",
+// or "" where there is none (bfloat16 would then be emulated, slower than
+// float32). EDM_CPU_BF16=0 in the environment reports none, to run as on
+// such a CPU.
+std::string cpu_bfloat16_isa();
+inline bool cpu_has_bfloat16() { return !cpu_bfloat16_isa().empty(); }
+
 struct BlasInfo {
   std::string library;  // resolved path of the library providing dgemm_
   std::string name;     // "OpenBLAS ...", "MKL", "reference BLAS", "unknown"

@@ -83,11 +83,13 @@ nlohmann::json read_model_config(const TensorFile& file) {
   return config;
 }
 
-std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device device) {
+std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device device, networks::Precision precision) {
   TensorFile file(path);
   auto config = read_model_config(file);
   if (config["precond"] == "ideal") return load_ideal_denoiser(file, config, device);
-  return networks::as_denoiser(load_precond(file, config, device), device);
+  auto net = load_precond(file, config, device);
+  net->set_precision(precision);
+  return networks::as_denoiser(net, device);
 }
 
 }  // namespace edm

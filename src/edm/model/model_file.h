@@ -18,8 +18,10 @@ nlohmann::json read_model_config(const TensorFile& file);
 
 // Any model file as a denoiser on `device`: a preconditioned network
 // (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond) or an ideal denoiser
-// ("ideal"). Throws edm::Error with a one-line reason.
-std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device device);
+// ("ideal"), the network computing in `precision` (an ideal denoiser always
+// computes in float64). Throws edm::Error with a one-line reason.
+std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device device,
+                                        networks::Precision precision = networks::Precision::FromModel);
 
 // A preconditioned network from a model file; every tensor must be present,
 // expected and of the right shape (errors name the tensor).

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "edm/core/error.h"
+#include "edm/nn/product_dtype.h"
 
 namespace edm::networks {
 
@@ -13,7 +14,8 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const Init& init,
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  auto y = torch::matmul(x, weight.to(x.scalar_type()).t());
+  const auto dt = product_dtype(x);
+  auto y = torch::matmul(x.to(dt), weight.to(dt).t()).to(x.scalar_type());
   if (bias.defined()) y = y.add_(bias.to(x.scalar_type()));
   return y;
 }
@@ -37,7 +39,13 @@ Conv2dImpl::Conv2dImpl(int64_t in, int64_t out, const ConvOptions& opt, const Bu
   }
 }
 
-torch::Tensor Conv2dImpl::forward(const torch::Tensor& x_in) {
+torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
+  auto y = resample_and_convolve(x.to(product_dtype(x))).to(x.scalar_type());
+  if (bias.defined()) y = y.add_(bias.to(y.scalar_type()).reshape({1, -1, 1, 1}));
+  return y;
+}
+
+torch::Tensor Conv2dImpl::resample_and_convolve(const torch::Tensor& x_in) {
   auto x = x_in;
   const auto dt = x.scalar_type();
   torch::Tensor w = weight.defined() ? weight.to(dt) : weight;
@@ -73,7 +81,6 @@ torch::Tensor Conv2dImpl::forward(const torch::Tensor& x_in) {
       x = torch::conv2d(x, down_filter(in_channels), none, two, pad(f_pad), one, in_channels);
     if (w.defined()) x = torch::conv2d(x, w, none, one, pad(w_pad));
   }
-  if (bias.defined()) x = x.add_(bias.to(dt).reshape({1, -1, 1, 1}));
   return x;
 }
 

@@ -1,6 +1,7 @@
 // The building blocks of the reference networks with the reference's
 // semantics: weights are cast to the input's dtype inside each layer, so a
-// float32 network runs in fp16/bf16 by feeding it fp16/bf16 activations.
+// float32 network runs in fp16/bf16 by feeding it fp16/bf16 activations
+// (on CUDA), or runs only its products in bfloat16 (CPU, nn/product_dtype.h).
 #pragma once
 #include <torch/torch.h>
 
@@ -38,6 +39,9 @@ class Conv2dImpl : public torch::nn::Module {
   int64_t in_channels, out_channels;
   ConvOptions options;
   torch::Tensor weight, bias, resample_filter;  // each undefined when absent
+
+ private:
+  torch::Tensor resample_and_convolve(const torch::Tensor& x);  // in x's dtype, without the bias
 };
 TORCH_MODULE(Conv2d);
 

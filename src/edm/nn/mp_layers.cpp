@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "edm/core/error.h"
+#include "edm/nn/product_dtype.h"
 
 namespace edm::networks {
 
@@ -78,10 +79,11 @@ torch::Tensor MPConvImpl::normalized_weight() {
   return mp_normalize(w);
 }
 
-torch::Tensor MPConvImpl::apply(const torch::Tensor& x, const torch::Tensor& w_in) {
-  auto w = w_in.to(x.scalar_type());
-  if (w.dim() == 2) return x.matmul(w.t());
-  return torch::conv2d(x, w, {}, 1, w.size(-1) / 2);
+torch::Tensor MPConvImpl::apply(const torch::Tensor& x_in, const torch::Tensor& w_in) {
+  const auto dt = product_dtype(x_in);
+  auto x = x_in.to(dt), w = w_in.to(dt);
+  auto y = w.dim() == 2 ? x.matmul(w.t()) : torch::conv2d(x, w, {}, 1, w.size(-1) / 2);
+  return y.to(x_in.scalar_type());
 }
 
 torch::Tensor MPConvImpl::forward(const torch::Tensor& x, double gain) {

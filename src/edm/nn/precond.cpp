@@ -1,6 +1,8 @@
 #include "edm/nn/precond.h"
 
 #include "edm/core/error.h"
+#include "edm/core/runtime.h"
+#include "edm/nn/product_dtype.h"
 
 namespace edm::networks {
 
@@ -61,14 +63,21 @@ torch::Tensor PrecondImpl::logvar(const torch::Tensor& sigma_in) {
 }
 
 torch::ScalarType PrecondImpl::compute_dtype(torch::Device device) const {
-  // The reference only ever leaves float32 on CUDA.
-  if (force_fp32 || !device.is_cuda()) return torch::kFloat32;
-  if (use_fp16_) return torch::kFloat16;
-  if (use_bf16_) return torch::kBFloat16;
-  return torch::kFloat32;
+  if (precision_ == Precision::Float32) return torch::kFloat32;
+  if (precision_ == Precision::BFloat16) return torch::kBFloat16;
+  if (device.is_cuda()) return use_fp16_ ? torch::kFloat16 : use_bf16_ ? torch::kBFloat16 : torch::kFloat32;
+  // The reference never leaves float32 on the CPU; bfloat16 models do where
+  // the CPU computes bfloat16 natively (emulated it is slower than float32).
+  return use_bf16_ && cpu_has_bfloat16() ? torch::kBFloat16 : torch::kFloat32;
+}
+
+void check_precision(Precision precision, torch::Device device) {
+  if (precision == Precision::BFloat16 && device.is_cpu() && !cpu_has_bfloat16())
+    throw UsageError("bfloat16 needs a CPU with AVX512_BF16 or AMX (edm info says which it has) or a CUDA device");
 }
 
 bool PrecondImpl::channels_last(torch::Device device) const {
+  // On a CPU the float32 activations' element-wise kernels are slower channels-last.
   if (!device.is_cuda() || sample_shape_.size() != 3) return false;
   if (channels_last_ >= 0) return channels_last_ == 1;
   return compute_dtype(device) != torch::kFloat32;
@@ -94,9 +103,12 @@ torch::Tensor PrecondImpl::forward(const torch::Tensor& x_in, const torch::Tenso
   if (augment_labels_in.defined() && augment_dim())
     augment_labels = augment_labels_in.to(x.device(), torch::kFloat32).reshape({-1, augment_dim()});
   const auto dtype = compute_dtype(x.device());
+  // On a CPU, bfloat16 is for the products only (nn/product_dtype.h).
+  const bool products_only = x.device().is_cpu() && dtype == torch::kBFloat16;
+  ProductDtypeGuard products(products_only ? dtype : torch::kFloat32);
 
   auto c = pre_->coefficients(sigma);
-  auto input = (c.c_in * x).to(dtype);
+  auto input = (c.c_in * x).to(products_only ? torch::kFloat32 : dtype);
   if (channels_last(x.device())) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   auto F_x = model_->forward(input, c.c_noise.flatten(), class_labels, augment_labels);
   if (F_x.size(1) != channels) F_x = F_x.narrow(1, 0, channels);  // iDDPM also predicts variances

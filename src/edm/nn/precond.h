@@ -19,6 +19,9 @@
 
 namespace edm::networks {
 
+// The arithmetic of a network's forward pass (see compute_dtype).
+enum class Precision { FromModel, Float32, BFloat16 };
+
 // How a preconditioning holds its network: the default network type, the
 // state_dict name of the network ("model" in EDM, "unet" in EDM2), and whether
 // it has EDM2's learned log-variance head u(sigma) (edm.config logvar_channels).
@@ -62,11 +65,14 @@ class PrecondImpl : public torch::nn::Module {
   // images, or the edm.config "sample_shape" (e.g. [2] for points in the plane).
   const std::vector<int64_t>& sample_shape() const { return sample_shape_; }
 
-  // The dtype the network runs in on `device`: float16 (edm.config use_fp16,
-  // as the reference) or bfloat16 (use_bf16) on CUDA, float32 everywhere else
-  // or when force_fp32 is set. Inputs and outputs stay float32.
+  // The dtype the network runs in on `device`. Precision::FromModel follows
+  // the edm.config: float16 (use_fp16) on CUDA only, as the reference;
+  // bfloat16 (use_bf16) on CUDA and on CPUs with bfloat16 arithmetic
+  // (cpu_has_bfloat16); float32 otherwise. Float32 and BFloat16 override it.
+  // Inputs, outputs and the preconditioning stay float32.
   torch::ScalarType compute_dtype(torch::Device device) const;
-  bool force_fp32 = false;
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
   // Runs convolutions channels-last on CUDA (faster with tensor cores); on by
   // default for fp16/bf16.
   void set_channels_last(bool on) { channels_last_ = on ? 1 : 0; }
@@ -80,8 +86,13 @@ class PrecondImpl : public torch::nn::Module {
   MPConv logvar_linear_{nullptr};
   std::vector<int64_t> sample_shape_;
   bool use_fp16_ = false, use_bf16_ = false;
+  Precision precision_ = Precision::FromModel;
   int channels_last_ = -1;  // -1: automatic
 };
+
+// Throws edm::UsageError for bfloat16 on a CPU without bfloat16 arithmetic,
+// where it would be emulated and slower than float32.
+void check_precision(Precision precision, torch::Device device);
 
 // A freshly initialised preconditioned network from an edm.config (float32,
 // on the CPU). Throws edm::Error naming a bad or unknown key.

@@ -21,6 +21,7 @@ class PrecondDenoiser : public ForwardingDenoiser<PrecondImpl> {
     return inner_->forward(on(x), on(sigma), on(class_labels), on(augment_labels));
   }
   torch::Device device() const override { return device_; }
+  torch::ScalarType compute_dtype() const override { return inner_->compute_dtype(device_); }
 
  private:
   torch::Device device_;

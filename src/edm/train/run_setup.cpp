@@ -85,6 +85,7 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
   if (!o_.resume.empty()) resumed_ = read_train_state_info(o_.resume);
   resolve_defaults(o_, device_.is_cpu());
   check_options(o_);
+  if (o_.bf16) networks::check_precision(networks::Precision::BFloat16, device_);
   load_data();
   split_batch();
   build_network();
