@@ -1,13 +1,17 @@
 // Images per second of the preconditioned networks, forward only (sampling)
 // and forward+backward (training), per preset and batch size.
 //
-//   network_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--fp16|--bf16] [PRESET:BATCH[:fwd]]...
+//   network_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--fp16|--bf16]
+//                      [--write-configs DIR] [PRESET:BATCH[:fwd]]...
 //
 // Without PRESET arguments it runs the small Fashion-MNIST presets at batch 8
 // and 32 and the reference presets (CIFAR-10 32x32 DDPM++/NCSN++, ImageNet-64
-// ADM) at batch 1, forward only on a CPU.
+// ADM) at batch 1, forward only on a CPU. GFLOP/img counts the products
+// (weighted convolutions, linear layers, attention) of one forward pass;
+// training is counted as three forward passes.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "edm/core/runtime.h"
 #include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
+#include "edm/nn/product_dtype.h"
 
 namespace {
 
@@ -69,6 +74,7 @@ int main(int argc, char** argv) {
     int threads = 0;
     edm::networks::PresetOverrides overrides;
     std::vector<Job> jobs;
+    std::string configs_dir;  // writes <dir>/<preset>.json: the edm.config of each case
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       if (a == "--device" && i + 1 < argc)
@@ -81,6 +87,8 @@ int main(int argc, char** argv) {
         overrides.use_fp16 = true;
       else if (a == "--bf16")
         overrides.use_bf16 = true;
+      else if (a == "--write-configs" && i + 1 < argc)
+        configs_dir = argv[++i];
       else if (!a.empty() && a[0] == '-')
         throw edm::UsageError("unknown option " + a);
       else
@@ -93,12 +101,14 @@ int main(int argc, char** argv) {
     threads = edm::init_threads(threads);
     edm::warn_if_slow_blas();
     std::printf("device %s, %d threads\n", device.str().c_str(), threads);
-    std::printf("%-9s %5s %9s %6s %12s %12s\n", "preset", "batch", "params", "res", "fwd img/s", "fwd+bwd img/s");
+    std::printf("%-9s %5s %9s %6s %12s %12s %10s %10s %10s\n", "preset", "batch", "params", "res", "fwd img/s",
+                "fwd+bwd img/s", "GFLOP/img", "fwd GF/s", "train GF/s");
     for (const auto& job : jobs) {
       const bool small = job.preset.rfind("fmnist", 0) == 0;
       const int64_t res = small ? 28 : job.preset == "adm" ? 64 : 32;
       const int64_t channels = small ? 1 : 3, labels = small ? 10 : job.preset == "adm" ? 1000 : 10;
       auto config = edm::networks::preset_config(job.preset, "edm", res, channels, labels, small ? 0 : 9, overrides);
+      if (!configs_dir.empty()) std::ofstream(configs_dir + "/" + job.preset + ".json") << config.dump(1);
       auto net = edm::networks::make_precond(config);
       net->to(device);
       int64_t params = 0;
@@ -110,6 +120,12 @@ int main(int argc, char** argv) {
                    .to(torch::kFloat32);
 
       net->eval();
+      edm::networks::reset_product_flops();
+      {
+        torch::NoGradGuard no_grad;
+        net->forward(x, sigma, y);
+      }
+      const double gflop = edm::networks::product_flops_counted() / 1e9 / static_cast<double>(job.batch);
       const double fwd = time_it(
           [&] {
             torch::NoGradGuard no_grad;
@@ -127,10 +143,12 @@ int main(int argc, char** argv) {
             },
             seconds, device);
       }
-      char train_str[32] = "-";
+      char train_str[32] = "-", train_gf[32] = "-";
       if (train > 0) std::snprintf(train_str, sizeof train_str, "%.1f", job.batch / train);
-      std::printf("%-9s %5lld %9.2fM %6lld %12.1f %12s\n", job.preset.c_str(), (long long)job.batch, params / 1e6,
-                  (long long)res, job.batch / fwd, train_str);
+      // Backward costs twice the forward's products (input and weight gradients).
+      if (train > 0) std::snprintf(train_gf, sizeof train_gf, "%.1f", 3 * gflop * job.batch / train);
+      std::printf("%-9s %5lld %9.2fM %6lld %12.1f %12s %10.3f %10.1f %10s\n", job.preset.c_str(), (long long)job.batch,
+                  params / 1e6, (long long)res, job.batch / fwd, train_str, gflop, gflop * job.batch / fwd, train_gf);
       std::fflush(stdout);
     }
   } catch (const edm::UsageError& e) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "edm/nn/product_dtype.h"
+
 namespace edm::networks {
 
 EDM2BlockImpl::EDM2BlockImpl(int64_t in_channels, int64_t out_channels, int64_t emb_channels, const EDM2BlockOptions& o,
@@ -50,6 +52,7 @@ torch::Tensor EDM2BlockImpl::attention(const torch::Tensor& x) {
   const auto &q = qkv[0], &k = qkv[1], &v = qkv[2];
   auto w = torch::einsum("nhcq,nhck->nhqk", {q, k / std::sqrt(double(q.size(2)))}).softmax(3);
   y = torch::einsum("nhqk,nhck->nhcq", {w, v});
+  count_product_flops(w, 2.0 * static_cast<double>(2 * v.size(2)));  // q.k and w.v
   return attn_proj_->forward(y.reshape(x.sizes()));
 }
 

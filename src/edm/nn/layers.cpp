@@ -16,6 +16,7 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const Init& init,
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   const auto dt = product_dtype(x);
   auto y = torch::matmul(x.to(dt), weight.to(dt).t()).to(x.scalar_type());
+  count_product_flops(y, 2.0 * static_cast<double>(in_features));
   if (bias.defined()) y = y.add_(bias.to(x.scalar_type()));
   return y;
 }
@@ -81,6 +82,8 @@ torch::Tensor Conv2dImpl::resample_and_convolve(const torch::Tensor& x_in) {
       x = torch::conv2d(x, down_filter(in_channels), none, two, pad(f_pad), one, in_channels);
     if (w.defined()) x = torch::conv2d(x, w, none, one, pad(w_pad));
   }
+  // The weighted convolution's count (the resampling filters' is small).
+  if (w.defined()) count_product_flops(x, 2.0 * static_cast<double>(w[0].numel()));
   return x;
 }
 

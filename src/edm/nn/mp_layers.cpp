@@ -83,6 +83,7 @@ torch::Tensor MPConvImpl::apply(const torch::Tensor& x_in, const torch::Tensor& 
   const auto dt = product_dtype(x_in);
   auto x = x_in.to(dt), w = w_in.to(dt);
   auto y = w.dim() == 2 ? x.matmul(w.t()) : torch::conv2d(x, w, {}, 1, w.size(-1) / 2);
+  count_product_flops(y, 2.0 * static_cast<double>(w[0].numel()));
   return y.to(x_in.scalar_type());
 }
 

@@ -4,7 +4,14 @@ namespace edm::networks {
 
 namespace {
 thread_local torch::ScalarType current = torch::kFloat32;
+thread_local double flops = 0;
+}  // namespace
+
+void count_product_flops(const torch::Tensor& y, double per_output) {
+  flops += static_cast<double>(y.numel()) * per_output;
 }
+double product_flops_counted() { return flops; }
+void reset_product_flops() { flops = 0; }
 
 ProductDtypeGuard::ProductDtypeGuard(torch::ScalarType dtype) : previous_(current) { current = dtype; }
 ProductDtypeGuard::~ProductDtypeGuard() { current = previous_; }

@@ -29,4 +29,12 @@ class ProductDtypeGuard {
 // float32 activations, x's own otherwise.
 torch::ScalarType product_dtype(const torch::Tensor& x);
 
+// The floating-point operations of the products run on this thread (two per
+// multiply-add, forward only), for benchmarks' GFLOP/s. Every product of
+// the networks reports its own: product_flops(y, per_output) adds
+// y.numel() * per_output.
+void count_product_flops(const torch::Tensor& y, double per_output);
+double product_flops_counted();
+void reset_product_flops();
+
 }  // namespace edm::networks

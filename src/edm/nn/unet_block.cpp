@@ -1,6 +1,7 @@
 #include "edm/nn/unet_block.h"
 
 #include "edm/nn/attention.h"
+#include "edm/nn/product_dtype.h"
 
 namespace edm::networks {
 
@@ -59,6 +60,7 @@ torch::Tensor UNetBlockImpl::forward(const torch::Tensor& input, const torch::Te
     auto qkv_out = qkv(norm2(x)).reshape({n * num_heads, c / num_heads, 3, -1}).unbind(2);
     auto w = attention_weights(qkv_out[0], qkv_out[1]);
     auto a = torch::einsum("nqk,nck->ncq", {w, qkv_out[2]});
+    count_product_flops(w, 2.0 * static_cast<double>(2 * qkv_out[2].size(1)));  // q.k and w.v
     x = proj(a.reshape(x.sizes())).add_(x);
     x = x * options.skip_scale;
   }

@@ -1,0 +1,70 @@
+#!/bin/sh
+# edm against the reference (NVlabs/edm) on this machine, one case after the
+# other in one run: training steps (loss, backward, Adam, EMA) and forward
+# passes (what sampling costs: one per NFE), edm in float32 and bfloat16.
+# Prints images/s, the ratios to the reference, and the GFLOP/s achieved as a
+# fraction of the machine's measured peak (bench/peak_flops).
+#
+#   EDM_REF=/path/to/NVlabs-edm sh bench/side_by_side.sh [SECONDS] [THREADS]
+#
+# The reference runs when EDM_REF names a checkout of NVlabs/edm and Debian's
+# python3 has torch (python3-torch); otherwise its columns read "skipped".
+# Needs the benchmarks built (sh scripts/build.sh builds them).
+set -eu
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+threads=${2:-2}
+bench=build/bench
+python=${PYTHON:-/usr/bin/python3}
+for b in peak_flops network_throughput train_throughput; do
+  [ -x "$bench/$b" ] || { echo "side_by_side: $bench/$b is missing: run sh scripts/build.sh" >&2; exit 1; }
+done
+reference=yes
+if [ -z "${EDM_REF:-}" ] || [ ! -f "$EDM_REF/training/networks.py" ]; then
+  echo "reference: skipped (set EDM_REF to a checkout of NVlabs/edm)"
+  reference=no
+elif ! "$python" -c "import torch" 2>/dev/null; then
+  echo "reference: skipped ($python has no torch: apt-get install python3-torch)"
+  reference=no
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$bench/peak_flops" --threads "$threads" | tee "$work/peak"
+peak_f32=$(awk '$1 == "float32" {print ($3 > $2 ? $3 : $2)}' "$work/peak")
+peak_bf16=$(awk '$1 == "bfloat16" {print ($3 > $2 ? $3 : $2)}' "$work/peak")
+
+# edm's images/s: column 8 of train_throughput, 5 of network_throughput.
+edm_rate() {  # MODE PRESET BATCH [--bf16]
+  if [ "$1" = train ]; then
+    "$bench/train_throughput" --threads "$threads" --seconds "$seconds" $4 "$2:$3" | awk -v p="$2" '$1 == p {print $8}'
+  else
+    "$bench/network_throughput" --threads "$threads" --seconds "$seconds" $4 "$2:$3:fwd" | awk -v p="$2" '$1 == p {print $5}'
+  fi
+}
+reference_rate() {  # MODE PRESET BATCH
+  [ "$reference" = yes ] || { echo "-"; return; }
+  PYTHONWARNINGS=ignore "$python" bench/reference_throughput.py "$EDM_REF" "$work/$2.json" "$1" "$3" "$seconds" \
+    "$threads" | awk '{print $2}'
+}
+
+echo
+printf '%-6s %-9s %5s %9s %9s %9s %8s %8s %16s %16s\n' work preset batch "ref f32" "edm f32" "edm bf16" \
+  "f32/ref" "bf16/ref" "f32 GF/s (peak)" "bf16 GF/s (peak)"
+for case in "train fmnist-s 16" "train fmnist-s 64" "train fmnist-m 16" "train ddpmpp 4" "fwd fmnist-s 64" \
+  "fwd ddpmpp 4"; do
+  set -- $case
+  mode=$1 preset=$2 batch=$3
+  # The edm.config of the case (for the reference) and its GFLOP per image.
+  gflop=$("$bench/network_throughput" --threads "$threads" --seconds 0 --write-configs "$work" "$preset:1:fwd" |
+    awk -v p="$preset" '$1 == p {print $7}')
+  [ "$mode" = train ] && gflop=$(awk -v g="$gflop" 'BEGIN {print 3 * g}')
+  ref=$(reference_rate "$mode" "$preset" "$batch")
+  f32=$(edm_rate "$mode" "$preset" "$batch" "")
+  bf16=$(edm_rate "$mode" "$preset" "$batch" --bf16)
+  awk -v m="$mode" -v p="$preset" -v b="$batch" -v r="$ref" -v f="$f32" -v h="$bf16" -v g="$gflop" \
+    -v pf="$peak_f32" -v ph="$peak_bf16" 'BEGIN {
+      rf = (r == "-") ? "-" : sprintf("%.2fx", f / r); rh = (r == "-") ? "-" : sprintf("%.2fx", h / r)
+      printf "%-6s %-9s %5d %9s %9.1f %9.1f %8s %8s %8.1f (%3.0f%%) %8.1f (%3.0f%%)\n", m, p, b, r, f, h, rf, rh,
+        f * g, 100 * f * g / pf, h * g, 100 * h * g / ph }'
+done
