@@ -35,7 +35,7 @@ TEST(EDM2ModelFormat, WrittenAsTheFixturesAreAndBothTagsLoad) {
   EXPECT_EQ(TensorFile(dir / "edm.safetensors").metadata("edm.format", ""), "edm-model-v1");
 
   // EDM2 models written before the tag existed load as well, with the same outputs.
-  auto old = load_denoiser(retagged(fixture, dir, "edm-model-v1"), torch::kCPU);
+  auto old = load_denoiser(retagged(fixture, dir.path(), "edm-model-v1"), torch::kCPU);
   auto now = load_denoiser(dir / "edm2.safetensors", torch::kCPU);
   auto x = torch::randn({2, 4, 16, 16});
   auto sigma = torch::tensor({0.5, 3.0});
@@ -48,7 +48,7 @@ TEST(EDM2ModelFormat, TagsThatDoNotFitAreErrors) {
   auto classic = networks::make_precond(networks::preset_config("fmnist-s", "edm", 8, 1, 0, 0));
   save_precond(dir / "edm.safetensors", *classic);
   for (const char* bad : {"edm2-model-v1", "edm-model-v9"}) {
-    const auto path = retagged(dir / "edm.safetensors", dir, bad);
+    const auto path = retagged(dir / "edm.safetensors", dir.path(), bad);
     try {
       load_denoiser(path, torch::kCPU);
       ADD_FAILURE() << bad << " loaded";

@@ -107,7 +107,8 @@ TEST(EDM2Train, NonFiniteGradientsAreZeroedAndNeverReachTheWeights) {
   auto images = torch::randn({4, 1, 8, 8}) * 0.5;
   auto sigma = edm2_sigma({}, torch::randn({4, 1, 1, 1}));
   edm2_loss(*net, images, {}, {}, sigma, torch::randn_like(images)).sum().backward();
-  auto w = net->named_parameters()["unet.out_conv.weight"];
+  // The log-variance head (the U-Net's out_gain starts at 0, so its other weights get no gradient yet).
+  auto w = net->named_parameters()["logvar_linear.weight"];
   auto flat = w.mutable_grad().view(-1);
   flat[0] = std::numeric_limits<float>::quiet_NaN();
   flat[1] = std::numeric_limits<float>::infinity();
