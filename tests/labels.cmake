@@ -6,13 +6,13 @@
 #   slow       training runs and interruptions, a minute or more each
 # A test not listed below is `fast`. The lists are GoogleTest filters.
 set(EDM_TESTS_reference
-  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:PhemaReference.*:EDM2Primitives.*:*EDM2Network.*:EDM2Loss.MatchesReferenceWithGivenNoise:EDM2LearningRate.*")
+  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:PhemaReference.*:EDM2Primitives.*:*EDM2Network.*:EDM2Loss.MatchesReferenceWithGivenNoise:EDM2LearningRate.*:EDM2Autoguidance.SamplerMatchesReference:EDM2Autoguidance.GenerateWithGuideNetMatchesReference")
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
-  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas:FewStep.StochasticSamplersGiveTheGaussiansMeanAndVariance:DatasetCli.BuiltInFashionMnistMakesAZipThatTrainsWithLabels")
+  "Train.ResumeIsExact:Train.SigkillNeverLeavesACorruptFile:Train.ResumingForOneMoreKimgEqualsOneRun:Train.TicksAsTheReferenceCountsThem:Train.SigintOrSigtermSavesAStateAndExits:ToyTest.TwoDimensionalModelLearnsTheData:DetectorTest.ShippedDetectorIsFoundAndAccurate:PhemaCli.TrainingWithEmaStdGivesSnapshotsThatReconstruct:PhemaCli.ResumedRunTracksTheSameEmas:FewStep.StochasticSamplersGiveTheGaussiansMeanAndVariance:DatasetCli.BuiltInFashionMnistMakesAZipThatTrainsWithLabels:EDM2Train.ShortRunUsesTheRecipeAndLoadsForGenerate:EDM2Train.ResumeIsExact")
 set(EDM_TESTS_cli
-  "Cli.*:GenerateCli.*:CpuBf16Cli.*:DatasetCli.*:ServeCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*:EDM2Cli.*")
+  "Cli.*:GenerateCli.*:CpuBf16Cli.*:DatasetCli.*:ServeCli.*:FidTest.*:ToyTest.CommandsWritePictures:Train.BadInputIsAOneLineError:Train.IddpmTrainingIsAUsageError:PhemaCli.*:AutoguidanceCli.*:EDM2Cli.*:EDM2Train.OptionsThatDoNotFitAreUsageErrors")
 
 # Each test is discovered once, by the first group whose filter it matches.
 set(_edm_taken "")

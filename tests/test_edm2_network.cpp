@@ -198,7 +198,8 @@ TEST_P(EDM2Network, SavedModelReloads) {
   save_precond(dir / "m.safetensors", *net);
   TensorFile a(dir / "m.safetensors"), b(test::reference("edm2/" + GetParam() + ".model.safetensors"));
   ASSERT_EQ(a.names(), b.names());
-  for (const auto& name : a.names()) EXPECT_TRUE(torch::equal(shaped_as(a.get(name), b.get(name)), b.get(name))) << name;
+  for (const auto& name : a.names())
+    EXPECT_TRUE(torch::equal(shaped_as(a.get(name), b.get(name)), b.get(name))) << name;
   EXPECT_EQ(read_model_config(a), read_model_config(b));
 }
 

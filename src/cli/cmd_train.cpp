@@ -19,11 +19,12 @@ struct TrainArgs {
   TrainFrontEnd fe;
   int nproc = 1;
   bool cond = false;
-  double duration = 0, lr = 0, dropout = 0, tick = 0, lr_rampup = 0, max_minutes = 0;
+  double duration = 0, lr = 0, dropout = 0, tick = 0, lr_rampup = 0, max_minutes = 0, ema = 0, decay = 0, P_mean = 0,
+         P_std = 0;
   int64_t batch = 0, batch_gpu = 0, cbase = 0;
   std::string cres, ema_std;
   CLI::Option *cond_opt, *duration_opt, *lr_opt, *dropout_opt, *tick_opt, *batch_opt, *batch_gpu_opt, *cbase_opt,
-      *lr_rampup_opt, *max_minutes_opt;
+      *lr_rampup_opt, *max_minutes_opt, *ema_opt, *decay_opt, *P_mean_opt, *P_std_opt;
 };
 
 std::vector<int64_t> parse_int_list(const std::string& s, const char* name) {
@@ -62,7 +63,14 @@ void run(TrainArgs& a) {
   if (*a.lr_rampup_opt) o.lr_rampup = a.lr_rampup;
   if (*a.max_minutes_opt) o.max_minutes = a.max_minutes;
   if (!a.cres.empty()) o.cres = parse_int_list(a.cres, "cres");
-  if (!a.ema_std.empty()) o.ema_std = parse_double_list(a.ema_std, "ema-std");
+  if (*a.ema_opt) o.ema = a.ema;
+  if (*a.decay_opt) o.decay = a.decay;
+  if (*a.P_mean_opt) o.P_mean = a.P_mean;
+  if (*a.P_std_opt) o.P_std = a.P_std;
+  if (a.ema_std == "none")
+    o.ema_std = std::vector<double>{};
+  else if (!a.ema_std.empty())
+    o.ema_std = parse_double_list(a.ema_std, "ema-std");
   train(o, a.fe);
   if (int sig = stop_signal()) {
     std::cerr << "edm: stopped by signal " << sig << " after saving; continue with --resume <latest training-state>\n";
@@ -80,7 +88,10 @@ void register_train(CLI::App& app) {
   sub->add_option("--data", o.data, "fashion-mnist, a folder or a .zip of images (+ dataset.json)")
       ->capture_default_str();
   a->cond_opt = sub->add_option("--cond", a->cond, "Train class-conditional model (default: when labelled)");
-  sub->add_option("--arch", o.arch, "ddpmpp|ncsnpp|adm or a small preset (fmnist-s, fmnist-m)")->capture_default_str();
+  sub->add_option("--arch", o.arch,
+                  "ddpmpp|ncsnpp|adm, a small preset (fmnist-s, fmnist-m) or EDM2 (edm2 = edm2-fmnist-s, "
+                  "edm2-fmnist-xs, edm2-img512-xs..xxl, edm2-img64-s)")
+      ->capture_default_str();
   sub->add_option("--precond", o.precond, "Preconditioning & loss: vp|ve|edm (iddpm: not implemented)")
       ->capture_default_str();
   a->duration_opt = sub->add_option("--duration", a->duration, "Training duration, Mimg");
@@ -88,10 +99,15 @@ void register_train(CLI::App& app) {
   a->batch_gpu_opt = sub->add_option("--batch-gpu", a->batch_gpu, "Limit batch size per process and step");
   a->cbase_opt = sub->add_option("--cbase", a->cbase, "Channel multiplier (default: per preset)");
   sub->add_option("--cres", a->cres, "Channels per resolution, e.g. 1,2,2 (default: per preset)");
-  a->lr_opt = sub->add_option("--lr", a->lr, "Learning rate");
-  sub->add_option("--ema", o.ema, "EMA half-life, Mimg")->capture_default_str();
+  a->lr_opt = sub->add_option("--lr", a->lr, "Learning rate (EDM2: alpha_ref, before the decay)");
+  a->decay_opt =
+      sub->add_option("--decay", a->decay, "EDM2: learning rate / sqrt(t / decay) after this many batches (t_ref)");
+  a->P_mean_opt = sub->add_option("--P-mean", a->P_mean, "Noise levels: ln sigma ~ N(P_mean, P_std^2) (edm)");
+  a->P_std_opt = sub->add_option("--P-std", a->P_std, "Noise levels: see --P-mean (default: per preset)");
+  a->ema_opt = sub->add_option("--ema", a->ema, "EMA half-life, Mimg (0: none; default 0.5, EDM2 0)");
   sub->add_option("--ema-std", a->ema_std,
-                  "Also track power-function EMAs of these stds, e.g. 0.050,0.100, snapshotted for edm phema");
+                  "Also track power-function EMAs of these stds, snapshotted for edm phema (none: no; default "
+                  "0.050,0.100 for EDM2)");
   a->lr_rampup_opt = sub->add_option("--lr-rampup", a->lr_rampup, "Learning-rate ramp-up, kimg");
   a->dropout_opt = sub->add_option("--dropout", a->dropout, "Dropout probability (default: per preset)");
   sub->add_option("--label-dropout", o.label_dropout, "Label dropout, for classifier-free guidance")

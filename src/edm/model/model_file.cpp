@@ -66,7 +66,12 @@ std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, cons
 }
 
 void save_precond(const std::string& path, networks::PrecondImpl& net) {
-  save_tensors(path, state_dict(net), {{"edm.config", net.config().dump()}, {"edm.format", "edm-model-v1"}});
+  save_tensors(path, state_dict(net),
+               {{"edm.config", net.config().dump()}, {"edm.format", model_format(net.config())}});
+}
+
+std::string model_format(const nlohmann::json& config) {
+  return config.value("precond", std::string()) == "EDM2Precond" ? "edm2-model-v1" : "edm-model-v1";
 }
 
 nlohmann::json read_model_config(const TensorFile& file) {
@@ -80,6 +85,11 @@ nlohmann::json read_model_config(const TensorFile& file) {
   }
   if (!config.is_object() || !config.contains("precond") || !config["precond"].is_string())
     throw Error(file.path() + ": edm.config has no \"precond\" name");
+  const auto format = file.metadata("edm.format", "");
+  if (!format.empty() && format != "edm-model-v1" && format != model_format(config))
+    throw Error(file.path() + ": edm.format \"" + format + "\" is not a model format of this version for " +
+                config["precond"].get<std::string>() + " (edm-model-v1" +
+                (model_format(config) == "edm-model-v1" ? "" : ", " + model_format(config)) + ")");
   return config;
 }
 

@@ -13,8 +13,15 @@
 namespace edm {
 
 // The parsed edm.config of a model file; throws edm::Error naming the file if
-// it is missing or not a JSON object with a "precond" string.
+// it is missing or not a JSON object with a "precond" string, or if the
+// file's edm.format (when present) is not one this version reads.
 nlohmann::json read_model_config(const TensorFile& file);
+
+// The edm.format tag a model file of this config is written with:
+// "edm2-model-v1" for EDM2Precond (as the EDM2 reference fixtures and
+// tools/convert_pickle.py write them), "edm-model-v1" for every other.
+// Readers take both; EDM2 models written as "edm-model-v1" still load.
+std::string model_format(const nlohmann::json& config);
 
 // Any model file as a denoiser on `device`: a preconditioned network
 // (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond) or an ideal denoiser

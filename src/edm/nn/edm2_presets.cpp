@@ -32,7 +32,7 @@ const std::vector<Preset>& presets() {
        3,
        64,
        128,
-       {2048 * Mi, 2048, 0.0170, 70000, 10, 0.00, -0.4, 1.0}},
+       {2048 * Mi, 2048, 0.0120, 70000, 10, 0.00, -0.4, 1.0}},
       {"edm2-img512-s",
        64,
        4,
@@ -106,7 +106,8 @@ const std::vector<Preset>& presets() {
   return all;
 }
 
-const Preset& find(const std::string& name) {
+const Preset& find(const std::string& name_or_alias) {
+  const std::string name = name_or_alias == "edm2" ? "edm2-fmnist-s" : name_or_alias;
   for (const auto& p : presets())
     if (p.name == name) return p;
   throw UsageError("unknown EDM2 preset \"" + name + "\"");
@@ -125,7 +126,20 @@ const std::vector<std::string>& edm2_preset_names() {
 
 bool is_edm2_preset(const std::string& name) {
   const auto& n = edm2_preset_names();
-  return std::find(n.begin(), n.end(), name) != n.end();
+  return name == "edm2" || std::find(n.begin(), n.end(), name) != n.end();
+}
+
+bool edm2_preset_is_small(const std::string& name) { return find(name).resolution == 0; }
+
+std::string edm2_preset_description(const std::string& name) {
+  const auto& p = find(name);
+  std::string mult;
+  for (auto m : p.channel_mult) mult += (mult.empty() ? "" : ",") + std::to_string(m);
+  return "EDM2 (EDM2UNet, magnitude-preserving), " + std::to_string(p.model_channels) + " channels x [" + mult + "], " +
+         std::to_string(p.num_blocks) + " blocks" +
+         (p.resolution ? ", " + std::to_string(p.resolution) + "x" + std::to_string(p.resolution) + "x" +
+                             std::to_string(p.channels)
+                       : ", for 28x28 on a CPU");
 }
 
 nlohmann::json edm2_preset_config(const std::string& name, int64_t img_resolution, int64_t img_channels,

@@ -1,6 +1,7 @@
 #include "edm/nn/presets.h"
 
 #include "edm/core/error.h"
+#include "edm/nn/edm2_presets.h"
 
 namespace edm::networks {
 
@@ -63,6 +64,7 @@ const Preset& find_preset(const std::string& arch) {
     if (arch == p.name) return p;
   std::string names;
   for (const auto& n : preset_names()) names += (names.empty() ? "" : ", ") + n;
+  for (const auto& n : edm2_preset_names()) names += ", " + n;
   throw UsageError("unknown network preset \"" + arch + "\" (one of " + names + ")");
 }
 
@@ -82,31 +84,40 @@ const std::vector<std::string>& precond_names() {
   return names;
 }
 
-std::string preset_description(const std::string& arch) { return find_preset(arch).description; }
-
-bool preset_is_small(const std::string& arch) { return find_preset(arch).small; }
-
-PresetTraining preset_training(const std::string& arch, bool cpu) {
-  if (!preset_is_small(arch)) return reference_training;
-  return cpu ? small_cpu_training : small_gpu_training;
+std::string preset_description(const std::string& arch) {
+  if (is_edm2_preset(arch)) return edm2_preset_description(arch);
+  return find_preset(arch).description;
 }
 
-void check_dropout(double p, const std::string& option) {
-  if (!(p >= 0 && p < 1)) throw UsageError("--" + option + " must be in [0, 1)");
+bool preset_is_small(const std::string& arch) {
+  if (is_edm2_preset(arch)) return edm2_preset_is_small(arch);
+  return find_preset(arch).small;
 }
 
-json preset_config(const std::string& arch, const std::string& precond, int64_t img_resolution, int64_t img_channels,
-                   int64_t label_dim, int64_t augment_dim, const PresetOverrides& o) {
-  const auto& preset = find_preset(arch);
-  static const std::map<std::string, std::string> classes = {
-      {"edm", "EDMPrecond"}, {"vp", "VPPrecond"}, {"ve", "VEPrecond"}, {"iddpm", "iDDPMPrecond"}};
-  auto cls = classes.find(precond);
-  if (cls == classes.end()) throw UsageError("unknown preconditioning \"" + precond + "\" (edm, vp, ve, iddpm)");
-  if (img_resolution < 1 || img_channels < 1) throw UsageError("image resolution and channels must be positive");
-  if (label_dim < 0 || augment_dim < 0) throw UsageError("label and augment dimensions must not be negative");
-  if (o.use_fp16 && o.use_bf16) throw UsageError("choose fp16 or bf16, not both");
+namespace {
 
-  json model = preset.model;
+// train_edm2.py's recipe; the Fashion-MNIST ones report every 2 kimg and
+// stop after 10 minutes on a CPU, as the other small presets.
+PresetTraining edm2_training(const std::string& arch, bool cpu) {
+  const auto t = edm2_preset_training(arch);
+  const bool small = preset_is_small(arch);
+  PresetTraining d{t.batch,
+                   t.ref_lr,
+                   t.rampup_Mimg * 1000,
+                   t.duration_Mimg,
+                   small ? (cpu ? 2.0 : 10.0) : 50.0,
+                   small && cpu ? std::optional<double>(10.0) : std::nullopt};
+  d.edm2 = true;
+  d.decay = t.ref_batches;
+  d.P_mean = t.P_mean;
+  d.P_std = t.P_std;
+  d.ema = 0;  // train_edm2.py keeps no classic EMA, only the power-function ones
+  d.ema_std = {0.050, 0.100};
+  return d;
+}
+
+// --cbase, --cres and --dropout on a preset's "model" object.
+void apply_overrides(json& model, const PresetOverrides& o, double preset_dropout) {
   if (o.cbase) {
     if (*o.cbase < 1) throw UsageError("--cbase must be positive");
     model["model_channels"] = *o.cbase;
@@ -117,17 +128,62 @@ json preset_config(const std::string& arch, const std::string& precond, int64_t 
       if (m < 1) throw UsageError("--cres multipliers must be positive");
     model["channel_mult"] = *o.cres;
   }
-  const double dropout = o.dropout.value_or(preset.dropout);
+  const double dropout = o.dropout.value_or(preset_dropout);
   check_dropout(dropout, "dropout");
   model["dropout"] = dropout;
-  if (o.label_dropout) {
-    check_dropout(*o.label_dropout, "label-dropout");
-    model["label_dropout"] = *o.label_dropout;
-  }
+}
+
+void check_halvable(int64_t img_resolution, const json& model, const std::string& arch) {
   const auto levels = model["channel_mult"].size();
   if (img_resolution % (int64_t(1) << (levels - 1)))
     throw UsageError("image resolution " + std::to_string(img_resolution) + " cannot be halved " +
                      std::to_string(levels - 1) + " times by preset " + arch);
+}
+
+json edm2_config(const std::string& arch, const std::string& precond, int64_t img_resolution, int64_t img_channels,
+                 int64_t label_dim, int64_t augment_dim, const PresetOverrides& o) {
+  if (precond != "edm")
+    throw UsageError("EDM2 preset " + arch + " keeps EDM's preconditioning (EDM2Precond): --precond must be edm");
+  if (augment_dim > 0) throw UsageError("EDM2 networks take no augmentation labels (--augment)");
+  if (o.label_dropout.value_or(0) > 0) throw UsageError("EDM2 networks have no label dropout (--label-dropout)");
+  if (o.use_fp16 || o.use_bf16) throw UsageError("EDM2 networks train in float32 only (--fp16, --bf16)");
+  auto config = edm2_preset_config(arch, img_resolution, img_channels, label_dim);
+  apply_overrides(config["model"], o, config["model"]["dropout"].get<double>());
+  check_halvable(config["img_resolution"].get<int64_t>(), config["model"], arch);
+  return config;
+}
+
+}  // namespace
+
+PresetTraining preset_training(const std::string& arch, bool cpu) {
+  if (is_edm2_preset(arch)) return edm2_training(arch, cpu);
+  if (!preset_is_small(arch)) return reference_training;
+  return cpu ? small_cpu_training : small_gpu_training;
+}
+
+void check_dropout(double p, const std::string& option) {
+  if (!(p >= 0 && p < 1)) throw UsageError("--" + option + " must be in [0, 1)");
+}
+
+json preset_config(const std::string& arch, const std::string& precond, int64_t img_resolution, int64_t img_channels,
+                   int64_t label_dim, int64_t augment_dim, const PresetOverrides& o) {
+  if (img_resolution < 1 || img_channels < 1) throw UsageError("image resolution and channels must be positive");
+  if (label_dim < 0 || augment_dim < 0) throw UsageError("label and augment dimensions must not be negative");
+  if (is_edm2_preset(arch)) return edm2_config(arch, precond, img_resolution, img_channels, label_dim, augment_dim, o);
+  const auto& preset = find_preset(arch);
+  static const std::map<std::string, std::string> classes = {
+      {"edm", "EDMPrecond"}, {"vp", "VPPrecond"}, {"ve", "VEPrecond"}, {"iddpm", "iDDPMPrecond"}};
+  auto cls = classes.find(precond);
+  if (cls == classes.end()) throw UsageError("unknown preconditioning \"" + precond + "\" (edm, vp, ve, iddpm)");
+  if (o.use_fp16 && o.use_bf16) throw UsageError("choose fp16 or bf16, not both");
+
+  json model = preset.model;
+  apply_overrides(model, o, preset.dropout);
+  if (o.label_dropout) {
+    check_dropout(*o.label_dropout, "label-dropout");
+    model["label_dropout"] = *o.label_dropout;
+  }
+  check_halvable(img_resolution, model, arch);
 
   json config = {{"precond", cls->second}, {"img_resolution", img_resolution}, {"img_channels", img_channels},
                  {"label_dim", label_dim}, {"augment_dim", augment_dim},       {"model", model}};

@@ -26,17 +26,27 @@ struct PresetTraining {
   double duration;                    // Mimg
   double tick;                        // kimg
   std::optional<double> max_minutes;  // a fresh run stops at the first tick past this
+  // The loss and optimiser recipe: EDM (constant learning rate after the
+  // ramp-up, classic EMA) or EDM2 (inverse square-root decay after `decay`
+  // batches, no classic EMA, post-hoc EMA profiles instead).
+  bool edm2 = false;
+  double decay = 0;                   // EDM2 t_ref, batches
+  double P_mean = -1.2, P_std = 1.2;  // ln sigma ~ N(P_mean, P_std^2)
+  double ema = 0.5;                   // classic EMA half-life, Mimg (0: none)
+  std::vector<double> ema_std;        // post-hoc EMA stds tracked by default
 };
 
-// "ddpmpp", "ncsnpp", "adm", "fmnist-s", "fmnist-m".
+// "ddpmpp", "ncsnpp", "adm", "fmnist-s", "fmnist-m". The EDM2 presets
+// (edm2_presets.h) are accepted by the functions below as well.
 const std::vector<std::string>& preset_names();
 // The default for training on Fashion-MNIST.
 inline const char* default_preset() { return "fmnist-s"; }
 // "edm", "vp", "ve", "iddpm".
 const std::vector<std::string>& precond_names();
 
-// A full edm.config. Throws edm::UsageError for an unknown arch or precond or
-// an impossible value (e.g. a resolution the U-Net cannot halve).
+// A full edm.config; for an EDM2 preset precond must be "edm" (EDM2Precond
+// keeps EDM's preconditioning) and label dropout / augmentation are refused. Throws edm::UsageError for an unknown arch
+// or precond or an impossible value (e.g. a resolution the U-Net cannot halve).
 nlohmann::json preset_config(const std::string& arch, const std::string& precond, int64_t img_resolution,
                              int64_t img_channels, int64_t label_dim, int64_t augment_dim,
                              const PresetOverrides& overrides = {});

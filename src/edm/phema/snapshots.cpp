@@ -27,7 +27,7 @@ void save_phema_snapshot(const std::string& path, const std::map<std::string, to
                          const nlohmann::json& config, int64_t nimg, double std) {
   save_tensors(path, tensors,
                {{"edm.config", config.dump()},
-                {"edm.format", "edm-model-v1"},
+                {"edm.format", model_format(config)},
                 {"edm.nimg", std::to_string(nimg)},
                 {"edm.std", nlohmann::json(std).dump()}});
 }

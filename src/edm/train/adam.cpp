@@ -24,7 +24,16 @@ std::vector<std::pair<std::string, torch::Tensor>> named_parameters(const torch:
 
 }  // namespace
 
-Adam::Adam(const torch::nn::Module& module) : Adam(named_parameters(module)) {}
+Adam::Adam(const torch::nn::Module& module, double beta1, double beta2, double eps)
+    : Adam(named_parameters(module), beta1, beta2, eps) {}
+
+nlohmann::json Adam::hyperparameters() const { return {{"beta1", beta1_}, {"beta2", beta2_}, {"eps", eps_}}; }
+
+void force_finite_gradients(const std::vector<torch::Tensor>& params, double inf_value) {
+  torch::NoGradGuard no_grad;
+  for (auto p : params)
+    if (p.grad().defined()) torch::nan_to_num_out(p.mutable_grad(), p.mutable_grad(), 0.0, inf_value, -inf_value);
+}
 
 void Adam::step(double lr) {
   torch::NoGradGuard no_grad;

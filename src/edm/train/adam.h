@@ -4,20 +4,28 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace edm {
+
+// Replaces NaN by 0 and +-Inf by +-inf_value in every defined gradient, in
+// place, so that one bad batch cannot poison the weights (training_loop.py:
+// NVlabs/edm uses 1e5, NVlabs/edm2 0).
+void force_finite_gradients(const std::vector<torch::Tensor>& params, double inf_value);
 
 class Adam {
  public:
   Adam(std::vector<std::pair<std::string, torch::Tensor>> params, double beta1 = 0.9, double beta2 = 0.999,
        double eps = 1e-8);
   // Every parameter of `module`, under its state_dict name.
-  explicit Adam(const torch::nn::Module& module);
+  explicit Adam(const torch::nn::Module& module, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
   // One update with learning rate lr from the parameters' .grad().
   void step(double lr);
   int64_t steps() const { return step_; }
+  // {"beta1", "beta2", "eps"}, stored with a training state.
+  nlohmann::json hyperparameters() const;
 
   // Moments as named tensors ("m.<name>", "v.<name>") plus the step count.
   std::map<std::string, torch::Tensor> state() const;

@@ -11,7 +11,8 @@ LossConfig LossConfig::for_precond(const std::string& precond) {
   // The loss train.py pairs with each preconditioning, by --precond name or
   // by the edm.config class it builds.
   static const std::map<std::string, std::string> kinds = {
-      {"edm", "edm"}, {"EDMPrecond", "edm"}, {"vp", "vp"}, {"VPPrecond", "vp"}, {"ve", "ve"}, {"VEPrecond", "ve"}};
+      {"edm", "edm"}, {"EDMPrecond", "edm"}, {"vp", "vp"},           {"VPPrecond", "vp"},
+      {"ve", "ve"},   {"VEPrecond", "ve"},   {"EDM2Precond", "edm2"}};
   if (precond == "iddpm" || precond == "iDDPMPrecond")
     throw UsageError("--precond iddpm: training with the iDDPM loss (L_hybrid) is not implemented (edm, vp or ve)");
   auto kind = kinds.find(precond);
@@ -32,7 +33,8 @@ torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device,
 }
 
 torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma) {
-  if (c.kind == "edm") return (sigma.square() + c.sigma_data * c.sigma_data) / (sigma * c.sigma_data).square();
+  if (c.kind == "edm" || c.kind == "edm2")
+    return (sigma.square() + c.sigma_data * c.sigma_data) / (sigma * c.sigma_data).square();
   return 1 / sigma.square();
 }
 

@@ -10,7 +10,7 @@
 namespace edm {
 
 struct LossConfig {
-  std::string kind = "edm";                  // edm | vp | ve (follows --precond)
+  std::string kind = "edm";                  // edm | vp | ve (follows --precond) | edm2 (EDM2Precond)
   double P_mean = -1.2, P_std = 1.2;         // EDM: ln sigma ~ N(P_mean, P_std^2)
   double sigma_data = 0.5;                   // EDM
   double beta_d = 19.9, beta_min = 0.1;      // VP
@@ -26,7 +26,7 @@ struct LossConfig {
 // `device`) or else the default generator.
 torch::Tensor sample_sigma(const LossConfig& c, int64_t n, torch::Device device,
                            c10::optional<at::Generator> gen = c10::nullopt);
-// lambda(sigma).
+// lambda(sigma); EDM2 uses EDM's.
 torch::Tensor loss_weight(const LossConfig& c, const torch::Tensor& sigma);
 
 // The per-pixel weighted loss lambda(sigma) |D(y + sigma n; sigma) - y|^2,

@@ -21,7 +21,15 @@ void resolve_defaults(TrainOptions& o, bool cpu) {
   if (!o.duration) o.duration = d.duration;
   if (!o.tick) o.tick = d.tick;
   if (!o.max_minutes && o.resume.empty()) o.max_minutes = d.max_minutes;
+  if (!o.ema) o.ema = d.ema;
+  if (!o.ema_std) o.ema_std = d.ema_std;
+  if (d.edm2 && !o.decay) o.decay = d.decay;
+  if (o.precond != "edm") return;  // vp and ve draw sigma otherwise
+  if (!o.P_mean) o.P_mean = d.P_mean;
+  if (!o.P_std) o.P_std = d.P_std;
 }
+
+bool uses_edm2_recipe(const TrainOptions& o) { return networks::preset_training(o.arch, true).edm2; }
 
 void check_options(const TrainOptions& o) {
   auto positive = [](double v, const char* name) {
@@ -34,8 +42,13 @@ void check_options(const TrainOptions& o) {
   if (*o.duration > kMaxMimg) throw UsageError("--duration must be at most 1e9 Mimg");
   if (*o.tick > kMaxMimg * 1000) throw UsageError("--tick must be at most 1e12 kimg");
   positive(o.ls, "ls");
-  if (!(o.ema >= 0) || !std::isfinite(o.ema)) throw UsageError("--ema must be non-negative");
-  for (double s : o.ema_std)
+  if (!(*o.ema >= 0) || !std::isfinite(*o.ema)) throw UsageError("--ema must be non-negative");
+  if (o.decay && !uses_edm2_recipe(o)) throw UsageError("--decay is for the EDM2 presets (--arch edm2...)");
+  if (o.decay && (!(*o.decay >= 0) || !std::isfinite(*o.decay))) throw UsageError("--decay must be non-negative");
+  if (o.precond != "edm" && (o.P_mean || o.P_std)) throw UsageError("--P-mean and --P-std are for --precond edm");
+  if (o.P_std) positive(*o.P_std, "P-std");
+  if (o.P_mean && !std::isfinite(*o.P_mean)) throw UsageError("--P-mean must be a finite number");
+  for (double s : *o.ema_std)
     if (!valid_std(s)) throw UsageError("--ema-std " + std::to_string(s) + " is out of range (0, 0.289)");
   if (*o.batch < 1) throw UsageError("--batch must be at least 1");
   if (o.batch_gpu && *o.batch_gpu < 1) throw UsageError("--batch-gpu must be at least 1");

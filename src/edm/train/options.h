@@ -12,18 +12,20 @@ struct TrainOptions {
   std::string outdir = "training-runs";
   std::string data = "fashion-mnist";
   std::optional<bool> cond;          // default: conditional when the data has labels
-  std::string arch = "fmnist-s";     // ddpmpp | ncsnpp | adm | small presets
+  std::string arch = "fmnist-s";     // ddpmpp | ncsnpp | adm | small presets | EDM2 presets
   std::string precond = "edm";       // edm | vp | ve
   std::optional<double> duration;    // Mimg
   std::optional<int64_t> batch;      // total over processes
   std::optional<int64_t> batch_gpu;  // per process and step
   std::optional<int64_t> cbase;
   std::vector<int64_t> cres;
-  std::optional<double> lr;
-  double ema = 0.5;  // half-life, Mimg
+  std::optional<double> lr;             // EDM2: alpha_ref, the rate before the decay
+  std::optional<double> decay;          // EDM2: t_ref, batches (0: no decay)
+  std::optional<double> P_mean, P_std;  // ln sigma ~ N(P_mean, P_std^2) (EDM and EDM2 losses)
+  std::optional<double> ema;            // half-life, Mimg (0: none; EDM2 default)
   double ema_rampup = 0.05;
-  std::vector<double> ema_std;      // power-function EMAs for post-hoc EMA (empty: none)
-  std::optional<double> lr_rampup;  // kimg
+  std::optional<std::vector<double>> ema_std;  // power-function EMAs for post-hoc EMA (empty: none)
+  std::optional<double> lr_rampup;             // kimg
   std::optional<double> dropout;
   double label_dropout = 0;  // for classifier-free guidance
   double augment = 0;        // augment probability
@@ -46,9 +48,12 @@ struct TrainFrontEnd {
 };
 
 // Fills what the user left open from the preset's training defaults
-// (networks::preset_training); a resumed run gets no time limit by default.
+// (networks::preset_training: the EDM or EDM2 recipe); a resumed run gets no
+// time limit by default.
 void resolve_defaults(TrainOptions& o, bool cpu);
 // One rule per option; edm::UsageError naming the option.
 void check_options(const TrainOptions& o);
+// Whether the arch trains with the EDM2 recipe.
+bool uses_edm2_recipe(const TrainOptions& o);
 
 }  // namespace edm

@@ -16,6 +16,7 @@
 #include "edm/nn/precond.h"
 #include "edm/train/adam.h"
 #include "edm/train/augment.h"
+#include "edm/train/edm2_loss.h"
 #include "edm/train/loader.h"
 #include "edm/train/loss.h"
 #include "edm/train/options.h"
@@ -64,6 +65,10 @@ class TrainRun {
   void show_progress();
   TickReport tick_report(Clock::time_point now);
   void write_due_files();
+  // The learning rate of the step that starts at nimg images (the recipe's schedule).
+  double learning_rate(int64_t nimg) const;
+  torch::Tensor batch_loss(const torch::Tensor& images, const torch::Tensor& labels,
+                           const torch::Tensor& augment_labels, const torch::Tensor& sigma, const torch::Tensor& noise);
 
   TrainOptions o_;
   torch::Device device_;
@@ -78,6 +83,8 @@ class TrainRun {
   nlohmann::json config_;
   int64_t label_dim_ = 0;
   LossConfig loss_cfg_;
+  bool edm2_ = false;  // the EDM2 recipe (EDM2Precond): loss, schedule, Adam betas
+  EDM2LossConfig edm2_loss_;
   uint64_t seed_ = 0;
   std::shared_ptr<networks::PrecondImpl> net_, ema_;
   std::unique_ptr<Adam> adam_;
@@ -91,8 +98,8 @@ class TrainRun {
   std::optional<dist::GradReducer> reducer_;
   Clock::time_point start_, tick_start_;
   int64_t tick_start_nimg_ = 0, nonfinite_steps_ = 0;
-  double maintenance_sec_ = 0, step_loss_ = 0;
-  Moments tick_loss_;
+  double maintenance_sec_ = 0, step_loss_ = 0, last_lr_ = 0;
+  Moments tick_loss_, tick_lr_;
   bool done_ = false;
   std::unique_ptr<Progress> progress_;
 };

@@ -74,6 +74,11 @@ void check_fits(const nlohmann::json& config, const Dataset& data) {
     throw Error("the network is conditional but the data set has no labels");
 }
 
+std::string json_list(const std::vector<double>& v) {
+  std::string s = nlohmann::json(v).dump();
+  return s.substr(1, s.size() - 2);
+}
+
 }  // namespace
 
 TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
@@ -82,7 +87,10 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
       quiet_(quiet),
       world_(dist::World::from_env(device, std::chrono::minutes(5))),
       main_(world_.is_main()) {
-  if (!o_.resume.empty()) resumed_ = read_train_state_info(o_.resume);
+  if (!o_.resume.empty()) {
+    resumed_ = read_train_state_info(o_.resume);
+    if (!resumed_->arch.empty()) o_.arch = resumed_->arch;  // the recipe goes on as it began
+  }
   resolve_defaults(o_, device_.is_cpu());
   check_options(o_);
   if (o_.bf16) networks::check_precision(networks::Precision::BFloat16, device_);
@@ -121,6 +129,12 @@ void TrainRun::build_network() {
     throw Error("--augment needs a network with augment_dim " + std::to_string(aug_.label_dim()));
   label_dim_ = config_.value("label_dim", int64_t(0));
   loss_cfg_ = LossConfig::for_precond(config_.value("precond", std::string("EDMPrecond")));
+  loss_cfg_.P_mean = o_.P_mean.value_or(loss_cfg_.P_mean);
+  loss_cfg_.P_std = o_.P_std.value_or(loss_cfg_.P_std);
+  edm2_ = loss_cfg_.kind == "edm2";
+  if (edm2_ != uses_edm2_recipe(o_))
+    throw UsageError("--arch " + o_.arch + " does not train the network of " + o_.resume);
+  edm2_loss_ = {loss_cfg_.P_mean, loss_cfg_.P_std, config_.value("sigma_data", 0.5)};
 
   seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
   torch::manual_seed(seed_);  // initialisation
@@ -133,15 +147,16 @@ void TrainRun::build_network() {
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   if (!o_.transfer.empty()) transfer_weights(o_.transfer, *net_);
   world_.broadcast_from_main(net_->parameters());  // every rank starts from rank 0's weights
-  adam_ = std::make_unique<Adam>(*net_);
+  // train_edm2.py: betas (0.9, 0.99); train.py: PyTorch's (0.9, 0.999).
+  adam_ = edm2_ ? std::make_unique<Adam>(*net_, 0.9, 0.99, 1e-8) : std::make_unique<Adam>(*net_);
   counters_.seed = seed_;
   if (resumed_) {
     load_train_state(o_.resume, *net_, *ema_, *adam_);
     counters_ = resumed_->counters;
     ++counters_.cur_tick;  // the state was written at the end of that tick
   }
-  if (main_ && !o_.ema_std.empty()) {
-    phema_ = std::make_unique<PhemaTracker>(*net_, o_.ema_std);
+  if (main_ && !o_.ema_std->empty()) {
+    phema_ = std::make_unique<PhemaTracker>(*net_, *o_.ema_std);
     if (resumed_) phema_->load_state(o_.resume);
   }
   for (const auto& p : net_->parameters()) num_params_ += p.numel();
@@ -165,7 +180,15 @@ void TrainRun::print_plan() const {
             << " processes\n"
             << "duration     " << *o_.duration << " Mimg"
             << (o_.max_minutes ? ", at most " + std::to_string(int(*o_.max_minutes)) + " minutes" : "") << ", lr "
-            << *o_.lr << " (ramp-up " << *o_.lr_rampup << " kimg), ema " << o_.ema << " Mimg\n"
+            << *o_.lr << " (ramp-up " << *o_.lr_rampup << " kimg"
+            << (edm2_ ? ", 1/sqrt decay after " + std::to_string(int64_t(*o_.decay)) + " batches" : "") << "), ema "
+            << *o_.ema << " Mimg" << (o_.ema_std->empty() ? "" : ", post-hoc EMA stds " + json_list(*o_.ema_std))
+            << "\n"
+            << "loss         " << (edm2_ ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)" : loss_cfg_.kind)
+            << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve"
+                    ? ""
+                    : ", ln sigma ~ N(" + json_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
+            << "\n"
             << "device       " << device_.str() << ", " << world_.size() << " process(es)\n";
 }
 
@@ -180,8 +203,12 @@ void TrainRun::start() {
                            {"batch", *o_.batch},
                            {"batch_gpu", batch_gpu_},
                            {"lr", *o_.lr},
-                           {"ema", o_.ema},
-                           {"ema_std", o_.ema_std},
+                           {"ema", *o_.ema},
+                           {"ema_std", *o_.ema_std},
+                           {"decay", o_.decay ? nlohmann::json(*o_.decay) : nlohmann::json()},
+                           {"P_mean", loss_cfg_.P_mean},
+                           {"P_std", loss_cfg_.P_std},
+                           {"optimizer", adam_->hyperparameters()},
                            {"augment", o_.augment},
                            {"xflip", o_.xflip},
                            {"seed", seed_},

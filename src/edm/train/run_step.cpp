@@ -45,8 +45,8 @@ double TrainRun::accumulate_gradients(Moments& loss_moments) {
     }
     if (last && reducer_) reducer_->arm();
     const int64_t row = world_.rank() * per_rank_ + r * batch_gpu_;
-    auto loss = diffusion_loss(*net_, images, labels, augment_labels, loss_cfg_, sigma_all.narrow(0, row, batch_gpu_),
-                               noise_all.narrow(0, row, batch_gpu_));
+    auto loss = batch_loss(images, labels, augment_labels, sigma_all.narrow(0, row, batch_gpu_),
+                           noise_all.narrow(0, row, batch_gpu_));
     (loss.sum() * (o_.ls / static_cast<double>(per_rank_))).backward();
     step_loss += loss.mean().item<double>() / static_cast<double>(rounds_);
     loss_moments.add(loss);
@@ -55,16 +55,28 @@ double TrainRun::accumulate_gradients(Moments& loss_moments) {
   return world_.all_reduce_mean(step_loss);
 }
 
+torch::Tensor TrainRun::batch_loss(const torch::Tensor& images, const torch::Tensor& labels,
+                                   const torch::Tensor& augment_labels, const torch::Tensor& sigma,
+                                   const torch::Tensor& noise) {
+  if (edm2_) return edm2_loss(*net_, images, labels, edm2_loss_, sigma, noise);
+  return diffusion_loss(*net_, images, labels, augment_labels, loss_cfg_, sigma, noise);
+}
+
+double TrainRun::learning_rate(int64_t nimg) const {
+  const auto t = static_cast<double>(nimg);
+  if (edm2_) return edm2_learning_rate(t, static_cast<double>(*o_.batch), *o_.lr, *o_.decay, *o_.lr_rampup / 1000);
+  return ramped_lr(*o_.lr, t, *o_.lr_rampup * 1000);
+}
+
 void TrainRun::update_weights() {
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : net_->parameters())
-      if (p.grad().defined()) torch::nan_to_num_out(p.mutable_grad(), p.mutable_grad(), 0.0, 1e5, -1e5);
-  }
+  // Non-finite gradients: clamped to +-1e5 by NVlabs/edm, zeroed by NVlabs/edm2.
+  force_finite_gradients(net_->parameters(), edm2_ ? 0.0 : 1e5);
   const auto nimg = static_cast<double>(counters_.cur_nimg);
-  adam_->step(ramped_lr(*o_.lr, nimg, *o_.lr_rampup * 1000));
+  last_lr_ = learning_rate(counters_.cur_nimg);
+  tick_lr_.add(last_lr_);
+  adam_->step(last_lr_);
   ema_update(*ema_, *net_,
-             ema_beta(static_cast<double>(*o_.batch), o_.ema * 1e6, nimg,
+             ema_beta(static_cast<double>(*o_.batch), *o_.ema * 1e6, nimg,
                       o_.ema_rampup > 0 ? std::optional<double>(o_.ema_rampup) : std::nullopt));
   counters_.cur_nimg += *o_.batch;
   if (phema_) phema_->update(counters_.cur_nimg, *o_.batch);

@@ -41,7 +41,8 @@ TickReport TrainRun::tick_report(Clock::time_point now) {
   r.total_sec = std::chrono::duration<double>(now - start_).count();
   r.tick_sec = std::chrono::duration<double>(now - tick_start_).count();
   r.maintenance_sec = maintenance_sec_;
-  r.lr = ramped_lr(*o_.lr, static_cast<double>(counters_.cur_nimg), *o_.lr_rampup * 1000);
+  r.lr = last_lr_;
+  r.learning_rate = tick_lr_;
   r.loss = tick_loss_;
   if (world_.distributed()) {  // the loss over every process, as training_stats sums it
     const double n = world_.size();
@@ -70,7 +71,7 @@ void TrainRun::end_tick() {
   tick_start_ = Clock::now();
   maintenance_sec_ = std::chrono::duration<double>(tick_start_ - now).count();
   tick_start_nimg_ = counters_.cur_nimg;
-  tick_loss_ = Moments{};
+  tick_loss_ = tick_lr_ = Moments{};
 }
 
 void TrainRun::write_due_files() {
@@ -83,7 +84,7 @@ void TrainRun::write_due_files() {
   if (o_.dump > 0 && (done_ || tick % o_.dump == 0) && tick != 0) {
     const auto state = kimg_name(run_dir_, "training-state", counters_.cur_nimg);
     if (phema_) phema_->save_state(state);  // first, so that a state never lacks it
-    save_train_state(state, *net_, *ema_, *adam_, counters_);
+    save_train_state(state, *net_, *ema_, *adam_, counters_, o_.arch);
   }
 }
 

@@ -7,13 +7,13 @@
 namespace edm {
 
 void save_train_state(const std::string& path, networks::PrecondImpl& net, networks::PrecondImpl& ema, const Adam& adam,
-                      const TrainCounters& c) {
+                      const TrainCounters& c, const std::string& arch) {
   std::map<std::string, torch::Tensor> t;
   for (auto& [name, v] : state_dict(net)) t["net." + name] = v.cpu();
   for (auto& [name, v] : state_dict(ema)) t["ema." + name] = v.cpu();
   for (auto& [name, v] : adam.state()) t["adam." + name] = v.detach().cpu();
-  nlohmann::json info = {
-      {"cur_nimg", c.cur_nimg}, {"cur_tick", c.cur_tick}, {"adam_steps", c.adam_steps}, {"seed", c.seed}};
+  nlohmann::json info = {{"cur_nimg", c.cur_nimg}, {"cur_tick", c.cur_tick}, {"adam_steps", c.adam_steps},
+                         {"seed", c.seed},         {"arch", arch},           {"adam", adam.hyperparameters()}};
   save_tensors(path, t,
                {{"edm.format", "edm-train-state-v1"}, {"edm.config", net.config().dump()}, {"edm.train", info.dump()}});
 }
@@ -29,6 +29,8 @@ TrainStateInfo read_train_state_info(const std::string& path) {
     s.counters.cur_tick = info.at("cur_tick");
     s.counters.adam_steps = info.at("adam_steps");
     s.counters.seed = info.at("seed");
+    s.arch = info.value("arch", "");
+    s.adam = info.value("adam", nlohmann::json());
     s.config = nlohmann::json::parse(f.metadata("edm.config", ""));
   } catch (const nlohmann::json::exception&) {
     throw Error(path + ": training state has corrupt metadata");
@@ -50,6 +52,8 @@ void load_train_state(const std::string& path, networks::PrecondImpl& net, netwo
   }
   load_state_dict(net, parts["net"], path + " (net)");
   load_state_dict(ema, parts["ema"], path + " (ema)");
+  if (!info.adam.is_null() && info.adam != adam.hyperparameters())
+    throw Error(path + ": Adam " + info.adam.dump() + " differs from this run's " + adam.hyperparameters().dump());
   adam.load_state(parts["adam"], info.counters.adam_steps);
 }
 }  // namespace edm

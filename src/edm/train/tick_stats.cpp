@@ -63,6 +63,10 @@ nlohmann::json tick_json(const TickReport& r) {
           {"Timing/maintenance_sec", scalar(r.maintenance_sec)},
           {"Resources/cpu_mem_gb", scalar(cpu_mem_gb())},
           {"Loss/loss", {{"num", r.loss.num}, {"mean", number(r.loss.mean())}, {"std", number(r.loss.std())}}},
+          {"Loss/learning_rate",
+           {{"num", r.learning_rate.num},
+            {"mean", number(r.learning_rate.mean())},
+            {"std", number(r.learning_rate.std())}}},
           {"timestamp", std::chrono::duration<double>(now).count()}};
 }
 
