@@ -112,6 +112,8 @@ void register_train(CLI::App& app) {
   a->dropout_opt = sub->add_option("--dropout", a->dropout, "Dropout probability (default: per preset)");
   sub->add_option("--label-dropout", o.label_dropout, "Label dropout, for classifier-free guidance")
       ->capture_default_str();
+  sub->add_flag("--classifier", o.classifier,
+               "Train a noise-aware classifier p(y | x; sigma) for classifier guidance (the data's labels)");
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips")->capture_default_str();
   sub->add_flag("--fp16", o.fp16, "Mixed-precision float16 on CUDA");

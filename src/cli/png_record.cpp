@@ -31,6 +31,11 @@ GenerationRecord run_record(const std::string& net_path, const SamplerArgs& s, t
     r.guide_sha256 = sha256_file_hex(s.guide_net);
   }
   r.guidance_interval = s.guidance_interval;
+  if (!s.classifier.empty()) {
+    r.classifier_name = fs::path(s.classifier).filename().string();
+    r.classifier_sha256 = sha256_file_hex(s.classifier);
+    r.classifier_scale = s.classifier_scale.value_or(1.0);
+  }
   return r;
 }
 
@@ -82,6 +87,8 @@ FromPng read_from_png(const std::string& png_path, const std::string& net, Sampl
   // The guiding model is looked for as the main one is (no option names it here).
   s.guide_net = r.guide_name.empty() ? "" : find_checked(png_path, "", r.guide_name, r.guide_sha256);
   s.guidance_interval = r.guidance_interval;
+  s.classifier = r.classifier_name.empty() ? "" : find_checked(png_path, "", r.classifier_name, r.classifier_sha256);
+  s.classifier_scale = r.classifier_name.empty() ? std::nullopt : std::optional<double>(r.classifier_scale);
   if (r.edm_version != EDM_VERSION)
     std::cerr << "edm: warning: " << png_path << " was made by edm " << r.edm_version << ", this is " << EDM_VERSION
               << "\n";

@@ -4,6 +4,7 @@
 #include "edm/core/error.h"
 #include "edm/model/model_file.h"
 #include "edm/sampling/autoguidance.h"
+#include "edm/sampling/classifier_guidance.h"
 #include "edm/sampling/guidance.h"
 #include "edm/sampling/steps_file.h"
 
@@ -33,6 +34,32 @@ std::optional<GuidanceInterval> parse_guidance_interval(const std::string& text)
   GuidanceInterval g{v[0], v[1]};
   check_guidance_interval(g);
   return g;
+}
+
+// net under classifier-free guidance or autoguidance, or net itself.
+std::shared_ptr<Denoiser> with_guidance(const SamplerArgs& a, std::shared_ptr<Denoiser> net) {
+  const auto interval = parse_guidance_interval(a.guidance_interval);
+  if (!a.guidance) {
+    if (!a.guide_net.empty()) throw UsageError("--guide-net needs --guidance w, the autoguidance weight");
+    if (interval) throw UsageError("--guidance-interval needs --guidance w");
+    return net;
+  }
+  if (!a.guide_net.empty())
+    return std::make_shared<AutoguidedDenoiser>(
+        net, load_denoiser(a.guide_net, net->device(), resolve_precision(a.precision, net->device())), *a.guidance,
+        interval);
+  check_guidance(*net, *a.guidance);
+  return std::make_shared<GuidedDenoiser>(net, *a.guidance, interval);
+}
+
+// Classifier guidance on top of whatever guidance there is.
+std::shared_ptr<Denoiser> with_classifier(const SamplerArgs& a, std::shared_ptr<Denoiser> net) {
+  if (a.classifier.empty()) {
+    if (a.classifier_scale) throw UsageError("--classifier-scale needs --classifier FILE");
+    return net;
+  }
+  return std::make_shared<ClassifierGuidedDenoiser>(net, load_classifier(a.classifier, net->device()),
+                                                    a.classifier_scale.value_or(1.0));
 }
 
 }  // namespace
@@ -68,6 +95,10 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--guide-net", a.guide_net, "Autoguidance: the guiding (weaker) model file; needs --guidance");
   sub->add_option("--guidance-interval", a.guidance_interval,
                   "Guide only for sigma in (sigma_lo, sigma_hi], e.g. 0.28,5.42; needs --guidance");
+  sub->add_option("--classifier", a.classifier,
+                  "Classifier guidance: a noise-aware classifier's model file (edm train --classifier)");
+  sub->add_option("--classifier-scale", a.classifier_scale,
+                  "Classifier guidance scale s: D + s sigma^2 grad log p(y|x) (default 1; needs --classifier)");
   add_precision_options(sub, a.precision);
 }
 
@@ -81,19 +112,9 @@ std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<
     so.num_steps = static_cast<int64_t>(so.steps.size());
   }
   if (a.nfe) a.gen.sampler_options.num_steps = steps_for_nfe(resolve_sampler(a.gen), a.gen.sampler_options, *a.nfe);
-  check_generate_options(*net, a.gen);
-  const auto interval = parse_guidance_interval(a.guidance_interval);
-  if (!a.guidance) {
-    if (!a.guide_net.empty()) throw UsageError("--guide-net needs --guidance w, the autoguidance weight");
-    if (interval) throw UsageError("--guidance-interval needs --guidance w");
-    return net;
-  }
-  if (!a.guide_net.empty())
-    return std::make_shared<AutoguidedDenoiser>(
-        net, load_denoiser(a.guide_net, net->device(), resolve_precision(a.precision, net->device())), *a.guidance,
-        interval);
-  check_guidance(*net, *a.guidance);
-  return std::make_shared<GuidedDenoiser>(net, *a.guidance, interval);
+  auto guided = with_classifier(a, with_guidance(a, net));
+  check_generate_options(*guided, a.gen);
+  return guided;
 }
 
 }  // namespace edm::cli

@@ -19,9 +19,11 @@ struct SamplerArgs {
   std::optional<double> guidance;
   std::string guide_net;          // autoguidance: the guiding model file
   std::string guidance_interval;  // "sigma_lo,sigma_hi"
-  std::optional<int64_t> nfe;     // --nfe: sets the steps
-  std::string steps_file;         // --steps-file: sets the noise levels
-  PrecisionOptions precision;     // --bf16 / --fp32, for the model and the guiding model
+  std::string classifier;         // classifier guidance: the noise-aware classifier's model file
+  std::optional<double> classifier_scale;
+  std::optional<int64_t> nfe;  // --nfe: sets the steps
+  std::string steps_file;      // --steps-file: sets the noise levels
+  PrecisionOptions precision;  // --bf16 / --fp32, for the model and the guiding model
   std::vector<CLI::Option*> ablation_opts;
 };
 
@@ -34,13 +36,14 @@ void add_noise_level_options(CLI::App* sub, SamplerOptions& o, const std::string
 // --class, the noise levels, --S_churn --S_min --S_max --S_noise --solver
 // --disc --schedule --scaling --alpha --sampler --eta --ld_steps --ld_snr
 // --order --variant --restart --rtol --steps-file --nfe --guidance --guide-net
-// --guidance-interval --bf16 --fp32.
+// --guidance-interval --classifier --classifier-scale --bf16 --fp32.
 void add_sampler_options(CLI::App* sub, SamplerArgs& a);
 
 // Sets the steps for --nfe or --steps-file, checks the options against `net`
 // and returns the denoiser to sample: `net`, `net` under classifier-free
 // guidance (--guidance alone) or autoguided by the model of --guide-net
-// (loaded on net's device in the same precision), either one optionally within --guidance-interval.
+// (loaded on net's device in the same precision), either one optionally within --guidance-interval,
+// and on top of that guided by the classifier of --classifier.
 // Throws edm::UsageError for impossible combinations.
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net);
 

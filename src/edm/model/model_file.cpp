@@ -98,8 +98,18 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
   auto config = read_model_config(file);
   if (config["precond"] == "ideal") return load_ideal_denoiser(file, config, device);
   auto net = load_precond(file, config, device);
+  if (net->is_classifier())
+    throw Error(path + " is a noise-aware classifier, not a denoiser (it guides one with --classifier)");
   net->set_precision(precision);
   return networks::as_denoiser(net, device);
+}
+
+std::shared_ptr<NoisyClassifier> load_classifier(const std::string& path, torch::Device device) {
+  TensorFile file(path);
+  auto config = read_model_config(file);
+  if (config.value("num_classes", int64_t(0)) <= 0)
+    throw Error(path + " is a denoiser, not a noise-aware classifier (edm train --classifier makes one)");
+  return networks::as_classifier(load_precond(file, config, device), device);
 }
 
 }  // namespace edm

@@ -30,6 +30,10 @@ std::string model_format(const nlohmann::json& config);
 std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device device,
                                         networks::Precision precision = networks::Precision::FromModel);
 
+// A noise-aware classifier model file (edm train --classifier) on `device`.
+// Throws edm::Error naming the file when it is not one.
+std::shared_ptr<NoisyClassifier> load_classifier(const std::string& path, torch::Device device);
+
 // A preconditioned network from a model file; every tensor must be present,
 // expected and of the right shape (errors name the tensor).
 std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,

@@ -4,6 +4,7 @@
 #include "edm/nn/dhariwal_unet.h"
 #include "edm/nn/edm2_unet.h"
 #include "edm/nn/mlp.h"
+#include "edm/nn/song_encoder.h"
 #include "edm/nn/song_unet.h"
 
 namespace edm::networks {
@@ -28,7 +29,7 @@ void check(const NetworkShape& s, int64_t model_channels, const std::vector<int6
 std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std::string& default_type,
                                           const NetworkShape& shape, const Build& build) {
   ConfigReader r(model, "edm.config model");
-  auto type = r.string("model_type", default_type, {"SongUNet", "DhariwalUNet", "EDM2UNet", "MLP"});
+  auto type = r.string("model_type", default_type, {"SongUNet", "DhariwalUNet", "EDM2UNet", "MLP", "SongEncoder"});
   if (type == "MLP") {
     auto o = MLPOptions::read(r);
     r.finish();
@@ -39,6 +40,12 @@ std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std
     r.finish();
     check(shape, o.model_channels, o.channel_mult, o.num_blocks);
     return std::make_shared<EDM2UNetImpl>(shape, o, build);
+  }
+  if (type == "SongEncoder") {
+    auto o = SongEncoderOptions::read(r);
+    r.finish();
+    check(shape, o.model_channels, o.channel_mult, o.num_blocks);
+    return std::make_shared<SongEncoderImpl>(shape, o, build);
   }
   if (type == "SongUNet") {
     auto o = SongUNetOptions::read(r);

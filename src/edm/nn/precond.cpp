@@ -35,7 +35,9 @@ PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::sha
   r.ignore("precond");
   NetworkShape shape;
   sample_shape_ = read_sample_shape(r, shape);
-  shape.out_channels = shape.in_channels * pre_->out_factor();
+  const int64_t classes = r.integer("num_classes", 0);
+  if (classes < 0) throw Error("edm.config: \"num_classes\" must not be negative");
+  shape.out_channels = classes > 0 ? classes : shape.in_channels * pre_->out_factor();
   shape.label_dim = r.integer("label_dim", 0);
   shape.augment_dim = r.integer("augment_dim", 0);
   use_fp16_ = r.boolean("use_fp16", false);
@@ -83,8 +85,25 @@ bool PrecondImpl::channels_last(torch::Device device) const {
   return compute_dtype(device) != torch::kFloat32;
 }
 
+torch::Tensor PrecondImpl::logits(const torch::Tensor& x_in, const torch::Tensor& sigma_in) {
+  if (!is_classifier()) throw Error("this model is a denoiser, not a noise-aware classifier");
+  if (x_in.dim() != int64_t(sample_shape_.size()) + 1 || x_in.size(1) != img_channels())
+    throw Error("classifier: x must be " + shape_str(sample_shape_));
+  auto x = x_in.to(x_in.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32);
+  std::vector<int64_t> broadcast(x.dim(), 1);
+  broadcast[0] = -1;
+  auto sigma = sigma_in.to(x.device(), torch::kFloat32).reshape({-1});
+  if (sigma.numel() == 1) sigma = sigma.expand({x.size(0)});  // the embedding needs one level per row
+  auto c = pre_->coefficients(sigma.reshape(broadcast));
+  const bool bf16 =
+      x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && compute_dtype(x.device()) == torch::kBFloat16;
+  ProductDtypeGuard products(bf16 ? torch::kBFloat16 : torch::kFloat32);  // as in forward()
+  return model_->forward(c.c_in.to(x.scalar_type()) * x, c.c_noise.flatten(), {}, {});
+}
+
 torch::Tensor PrecondImpl::forward(const torch::Tensor& x_in, const torch::Tensor& sigma_in,
                                    const torch::Tensor& class_labels_in, const torch::Tensor& augment_labels_in) {
+  if (is_classifier()) throw Error("this model is a noise-aware classifier (for --classifier), not a denoiser");
   const int64_t n = x_in.size(0), channels = img_channels();
   if (x_in.dim() != int64_t(sample_shape_.size()) + 1 || x_in.size(1) != channels)
     throw Error("precond: x must be " +

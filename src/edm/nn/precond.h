@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edm/core/denoiser.h"
+#include "edm/core/noisy_classifier.h"
 #include "edm/diffusion/preconditioning.h"
 #include "edm/nn/config_reader.h"
 #include "edm/nn/init.h"
@@ -49,6 +50,13 @@ class PrecondImpl : public torch::nn::Module {
   // EDM2's uncertainty u(sigma) = logvar_linear(logvar_fourier(c_noise)) as
   // [N,1,...,1] float32 (sigma as in forward); undefined without the head.
   torch::Tensor logvar(const torch::Tensor& sigma);
+  // A noise-aware classifier (edm.config "num_classes" > 0) has no D: its
+  // network's output F(c_in x; c_noise) are the logits of p(y | x; sigma),
+  // [N, num_classes] float32 (x's dtype when x is float64, for gradient
+  // checks). forward() refuses such a model.
+  torch::Tensor logits(const torch::Tensor& x, const torch::Tensor& sigma);
+  bool is_classifier() const { return num_classes() > 0; }
+  int64_t num_classes() const { return config_.value("num_classes", int64_t(0)); }
   bool has_logvar() const { return !logvar_linear_.is_empty(); }
   double sigma_min() const { return pre_->sigma_min(); }
   double sigma_max() const { return pre_->sigma_max(); }
@@ -102,6 +110,10 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Bu
 
 // A network as a sampling-side denoiser (eval mode, no grad, inputs moved to
 // `device`). Model files: edm/model/model_file.h.
+// Throws edm::Error for a classifier.
 std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::Device device);
+// A classifier model as a NoisyClassifier (eval mode, frozen weights, on
+// `device`); throws edm::Error for a denoiser.
+std::shared_ptr<NoisyClassifier> as_classifier(std::shared_ptr<PrecondImpl> net, torch::Device device);
 
 }  // namespace edm::networks

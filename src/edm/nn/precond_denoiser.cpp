@@ -1,5 +1,6 @@
 // A preconditioned network on the sampling side: eval mode, no autograd,
 // float32 in and out (the sampler widens to float64).
+#include "edm/core/error.h"
 #include "edm/core/forwarding_denoiser.h"
 #include "edm/nn/precond.h"
 
@@ -30,6 +31,8 @@ class PrecondDenoiser : public ForwardingDenoiser<PrecondImpl> {
 }  // namespace
 
 std::shared_ptr<Denoiser> as_denoiser(std::shared_ptr<PrecondImpl> net, torch::Device device) {
+  if (net->is_classifier())
+    throw Error("the model is a noise-aware classifier, not a denoiser (it guides one with --classifier)");
   return std::make_shared<PrecondDenoiser>(std::move(net), device);
 }
 

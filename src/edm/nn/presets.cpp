@@ -192,4 +192,21 @@ json preset_config(const std::string& arch, const std::string& precond, int64_t 
   return config;
 }
 
+json classifier_config(const json& denoiser_config, int64_t classes, const std::string& arch) {
+  const auto& model = denoiser_config.at("model");
+  if (model.value("model_type", std::string()) != "SongUNet" || model.value("encoder_type", "") != "standard" ||
+      denoiser_config.value("label_dim", int64_t(0)) > 0)
+    throw UsageError("--classifier builds on an unconditional DDPM++-family preset (ddpmpp, fmnist-s, fmnist-m), not " +
+                     arch);
+  if (classes < 2) throw UsageError("--classifier needs a data set with at least two classes");
+  json encoder = {{"model_type", "SongEncoder"}};
+  for (const char* key :
+       {"model_channels", "channel_mult", "channel_mult_emb", "num_blocks", "attn_resolutions", "dropout"})
+    if (model.contains(key)) encoder[key] = model[key];
+  json config = denoiser_config;
+  config["model"] = encoder;
+  config["num_classes"] = classes;
+  return config;
+}
+
 }  // namespace edm::networks

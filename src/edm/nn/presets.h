@@ -51,6 +51,12 @@ nlohmann::json preset_config(const std::string& arch, const std::string& precond
                              int64_t img_channels, int64_t label_dim, int64_t augment_dim,
                              const PresetOverrides& overrides = {});
 
+// The noise-aware classifier of classifier guidance built from a preset's
+// denoiser config: the encoder half of its SongUNet (same widths, blocks,
+// attention and dropout) and a head of `classes` logits; no class input.
+// Throws edm::UsageError for a preset that is not a SongUNet (DDPM++ family).
+nlohmann::json classifier_config(const nlohmann::json& denoiser_config, int64_t classes, const std::string& arch);
+
 // Whether the preset is sized for a CPU (the Fashion-MNIST ones).
 bool preset_is_small(const std::string& arch);
 // Training defaults of a preset on a CPU or on an accelerator.

@@ -65,6 +65,8 @@ nlohmann::json record_to_json(const GenerationRecord& r) {
   };
   if (!r.guide_name.empty()) j["guide_net"] = {{"name", r.guide_name}, {"sha256", r.guide_sha256}};
   if (!r.guidance_interval.empty()) j["guidance_interval"] = r.guidance_interval;
+  if (!r.classifier_name.empty())
+    j["classifier"] = {{"name", r.classifier_name}, {"sha256", r.classifier_sha256}, {"scale", r.classifier_scale}};
   if (!r.latents_file.empty()) j["latents"] = r.latents_file;
   if (r.grid) j["grid"] = true;
   return j;
@@ -89,6 +91,12 @@ GenerationRecord record_from_json(const nlohmann::json& j, const std::string& wh
       r.guide_sha256 = j.at("guide_net").at("sha256").get<std::string>();
     }
     r.guidance_interval = j.value("guidance_interval", "");
+    if (j.contains("classifier")) {
+      const auto& c = j.at("classifier");
+      r.classifier_name = c.at("name").get<std::string>();
+      r.classifier_sha256 = c.at("sha256").get<std::string>();
+      r.classifier_scale = c.at("scale").get<double>();
+    }
     r.latents_file = j.value("latents", "");
     r.grid = j.value("grid", false);
   } catch (const nlohmann::json::exception& e) {

@@ -18,9 +18,11 @@ struct GenerationRecord {
   std::vector<uint64_t> batch_seeds;  // in batch order; includes `seed`
   GenerateOptions gen;                // gen.sampler is the resolved name, never "auto"
   std::optional<double> guidance;
-  std::string guide_name, guide_sha256;  // autoguidance: the guiding model file (empty: none)
-  std::string guidance_interval;         // "sigma_lo,sigma_hi" as given (empty: none)
-  std::string precision = "float32";     // the network's arithmetic (the sampler's is float64)
+  std::string guide_name, guide_sha256;            // autoguidance: the guiding model file (empty: none)
+  std::string guidance_interval;                   // "sigma_lo,sigma_hi" as given (empty: none)
+  std::string classifier_name, classifier_sha256;  // classifier guidance (empty: none)
+  double classifier_scale = 1;
+  std::string precision = "float32";  // the network's arithmetic (the sampler's is float64)
   std::string device = "cpu";
   std::string latents_file;  // set when latents came from --latents (not reproducible from seeds)
   bool grid = false;         // a grid of batch_seeds' images, not one image

@@ -30,6 +30,7 @@ struct TrainOptions {
   double label_dropout = 0;  // for classifier-free guidance
   double augment = 0;        // augment probability
   bool xflip = false, fp16 = false, bf16 = false;
+  bool classifier = false;  // train the noise-aware classifier of classifier guidance
   double ls = 1;                  // loss scaling
   std::optional<double> tick;     // kimg
   int64_t snap = 50, dump = 500;  // ticks

@@ -60,8 +60,9 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
   if (o.label_dropout > 0) overrides.label_dropout = o.label_dropout;
   overrides.use_fp16 = o.fp16;
   overrides.use_bf16 = o.bf16;
-  return networks::preset_config(o.arch, o.precond, data.resolution(), data.channels(), cond ? data.label_dim : 0,
-                                 augment_dim, overrides);
+  auto config = networks::preset_config(o.arch, o.precond, data.resolution(), data.channels(),
+                                        cond ? data.label_dim : 0, augment_dim, overrides);
+  return o.classifier ? networks::classifier_config(config, data.label_dim, o.arch) : config;
 }
 
 void check_fits(const nlohmann::json& config, const Dataset& data) {
@@ -104,7 +105,11 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
 void TrainRun::load_data() {
   data_ = load_dataset(o_.data);
   if (o_.xflip) data_ = with_xflip(data_);
-  cond_ = o_.cond.value_or(data_.label_dim > 0);
+  cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier);
+  if (o_.classifier) {
+    if (data_.label_dim == 0) throw UsageError("--classifier needs a data set with labels (dataset.json)");
+    if (cond_) throw UsageError("--classifier takes the labels as targets, not as input: drop --cond");
+  }
   if (cond_ && data_.label_dim == 0) throw UsageError("--cond needs a data set with labels (dataset.json)");
 }
 
@@ -127,7 +132,13 @@ void TrainRun::build_network() {
   check_fits(config_, data_);
   if (o_.augment > 0 && config_.value("augment_dim", int64_t(0)) != aug_.label_dim())
     throw Error("--augment needs a network with augment_dim " + std::to_string(aug_.label_dim()));
-  label_dim_ = config_.value("label_dim", int64_t(0));
+  classifier_ = config_.value("num_classes", int64_t(0)) > 0;
+  if (resumed_) cond_ = config_.value("label_dim", int64_t(0)) > 0;  // the network says, not the data
+  if (classifier_) cond_ = false;                                    // the labels are targets
+  // The classifier's targets are one-hot like a conditional network's labels.
+  label_dim_ = classifier_ ? config_["num_classes"].get<int64_t>() : config_.value("label_dim", int64_t(0));
+  if (classifier_ && (o_.augment > 0 || o_.label_dropout > 0))
+    throw UsageError("a classifier trains without --augment and --label-dropout");
   loss_cfg_ = LossConfig::for_precond(config_.value("precond", std::string("EDMPrecond")));
   loss_cfg_.P_mean = o_.P_mean.value_or(loss_cfg_.P_mean);
   loss_cfg_.P_std = o_.P_std.value_or(loss_cfg_.P_std);
@@ -163,8 +174,12 @@ void TrainRun::build_network() {
 }
 
 std::string TrainRun::describe() const {
-  std::string desc = fs::path(o_.data).filename().string() + "-" + (cond_ ? "cond" : "uncond") + "-" + o_.arch + "-" +
-                     o_.precond + "-gpus" + std::to_string(world_.size()) + "-batch" + std::to_string(*o_.batch);
+  std::string desc = fs::path(o_.data).filename().string() + "-" +
+                     (classifier_ ? "classifier"
+                      : cond_     ? "cond"
+                                  : "uncond") +
+                     "-" + o_.arch + "-" + o_.precond + "-gpus" + std::to_string(world_.size()) + "-batch" +
+                     std::to_string(*o_.batch);
   for (auto& ch : desc)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
   return desc;
@@ -184,7 +199,10 @@ void TrainRun::print_plan() const {
             << (edm2_ ? ", 1/sqrt decay after " + std::to_string(int64_t(*o_.decay)) + " batches" : "") << "), ema "
             << *o_.ema << " Mimg" << (o_.ema_std->empty() ? "" : ", post-hoc EMA stds " + json_list(*o_.ema_std))
             << "\n"
-            << "loss         " << (edm2_ ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)" : loss_cfg_.kind)
+            << "loss         "
+            << (classifier_ ? "cross-entropy of noisy images"
+                : edm2_     ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)"
+                            : loss_cfg_.kind)
             << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve"
                     ? ""
                     : ", ln sigma ~ N(" + json_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")

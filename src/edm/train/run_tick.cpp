@@ -93,7 +93,8 @@ std::string TrainRun::finish(const TrainFrontEnd& fe) {
     const auto final_net = kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg);
     if (!std::filesystem::exists(final_net)) save_precond(final_net, *ema_);
     const auto grid = run_dir_ + "/samples.png", curve = run_dir_ + "/loss.png";
-    if (!stop_signal()) {  // stopped by a signal: the user wants out, not pictures
+    const bool grid_due = !stop_signal() && !classifier_;  // a signal: the user wants out, not pictures
+    if (grid_due) {
       auto denoiser = load_denoiser(final_net, device_);
       std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";
       write_sample_grid(*denoiser, cond_ ? data_.class_names : std::vector<std::string>{}, fe.grid_per_class,
@@ -102,7 +103,7 @@ std::string TrainRun::finish(const TrainFrontEnd& fe) {
     stats_.close();
     plot_loss_curve(run_dir_ + "/stats.jsonl", curve);
     std::cout << "model        " << final_net << "\n"
-              << (stop_signal() ? "" : "samples      " + grid + "\n") << "loss curve   " << curve << "\n";
+              << (grid_due ? "samples      " + grid + "\n" : "") << "loss curve   " << curve << "\n";
   }
   world_.barrier();
   return run_dir_;

@@ -1,0 +1,37 @@
+// Classifier guidance (Dhariwal & Nichol 2021) on the denoiser:
+//   D'(x; sigma, y) = D(x; sigma) + s sigma^2 grad_x log p(y | x; sigma),
+// since D = x + sigma^2 grad_x log p(x; sigma) and the class-conditional score
+// adds grad_x log p(y | x; sigma). A wrapping denoiser, so every sampler runs
+// guided; the inner denoiser may itself be classifier-free guided.
+#pragma once
+#include <memory>
+
+#include "edm/core/forwarding_denoiser.h"
+#include "edm/core/noisy_classifier.h"
+
+namespace edm {
+
+class ClassifierGuidedDenoiser : public ForwardingDenoiser<Denoiser> {
+ public:
+  // Throws edm::UsageError when the classifier's classes or sample shape do
+  // not fit the denoiser, or for a negative or non-finite scale.
+  ClassifierGuidedDenoiser(std::shared_ptr<Denoiser> net, std::shared_ptr<NoisyClassifier> classifier, double scale);
+
+  // Without class labels, or at scale 0, D itself. The inner denoiser sees
+  // the labels only if it is conditional.
+  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
+                        const torch::Tensor& augment_labels = {}) override;
+  // The classes come from the classifier when the denoiser has none.
+  int64_t label_dim() const override { return classifier_->num_classes(); }
+  torch::Device device() const override { return inner_->device(); }
+
+ private:
+  std::shared_ptr<NoisyClassifier> classifier_;
+  double scale_;
+};
+
+// grad_x log p(y | x; sigma) in x's dtype, by autograd (x float32 or float64).
+torch::Tensor classifier_log_prob_grad(NoisyClassifier& classifier, const torch::Tensor& x, const torch::Tensor& sigma,
+                                       const torch::Tensor& y);
+
+}  // namespace edm
