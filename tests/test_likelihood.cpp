@@ -85,12 +85,12 @@ TEST(Likelihood, ExactDivergenceGivesTheClosedFormDensity) {
   }
 }
 
-TEST(Likelihood, HeunConvergesToTheDensityWithMoreLevels) {
+TEST(Likelihood, RungeKuttaConvergesToTheDensityWithMoreLevels) {
   const auto c = cases()[1];
   IdealDenoiser net(c.points, {}, c.std);
   const auto x = inputs(c), truth = exact_nll(c, x);
   std::vector<double> err;
-  for (int steps : {8, 16, 64}) {
+  for (int steps : {16, 32, 64}) {
     LikelihoodOptions o;
     o.exact = true;
     o.levels.num_steps = steps;
@@ -98,30 +98,45 @@ TEST(Likelihood, HeunConvergesToTheDensityWithMoreLevels) {
     err.push_back((ode_nll_of_images(net, x, {}, 0, o) - truth).abs().max().item<double>());
     std::cout << steps << " levels: largest error " << err.back() << " nats\n";
   }
-  EXPECT_LT(err[1], err[0] / 2);
+  EXPECT_LT(err[1], err[0] / 8);  // fourth order: 16x from 8 to 16 levels where the steps resolve the path
   EXPECT_LT(err[2], 2e-3);
 }
 
 TEST(Likelihood, HutchinsonWithEnoughProbesGivesTheClosedFormDensity) {
-  // Rademacher probes: 64 per item, held fixed along its path. (For the
-  // isotropic Gaussian dD/dx = c(sigma) I, on which Rademacher probes are
-  // exact; the mixture's Jacobian has off-diagonal terms, so they are not.)
-  for (const auto& c : cases()) {
+  // The Gaussian: dD/dx = c(sigma) I, on which one Rademacher probe is exact.
+  {
+    const auto c = cases()[0];
     IdealDenoiser net(c.points, {}, c.std);
     const auto x = inputs(c), truth = exact_nll(c, x);
-    LikelihoodOptions o;
-    o.probes = 64;
+    LikelihoodOptions o;  // one Rademacher probe
     const auto nll = ode_nll_of_images(net, x, {}, 0, o);
-    std::cout << c.name << ", 64 Rademacher probes: largest relative error " << max_rel_err(nll, truth) << "\n";
-    EXPECT_LT(max_rel_err(nll, truth), 0.01) << c.name;
+    std::cout << "gaussian, 1 Rademacher probe: largest relative error " << max_rel_err(nll, truth) << "\n";
+    EXPECT_LT(max_rel_err(nll, truth), 0.01);
   }
+  // The mixture's Jacobian has off-diagonal terms: at 64 probes its items
+  // are off by up to 8%, its midpoint by 15%. 16,384 probes per item, run
+  // as 16,384 copies with one probe each: x's path does not depend on the
+  // probes, so the mean over the copies is the 16,384-probe estimate.
+  const auto c = cases()[1];
+  const int64_t k = 16384;
+  IdealDenoiser net(c.points, {}, c.std);
+  const auto x = inputs(c), truth = exact_nll(c, x);
+  const int64_t n = x.size(0), d = x.size(1);
+  auto gen = seed_generator(11);
+  auto probes = draw_probes(ProbeKind::Rademacher, n * k, {d}, gen).unsqueeze(0);
+  SamplerOptions levels;
+  levels.num_steps = 32;
+  auto nll = ode_likelihood(net, x.repeat_interleave(k, 0), {}, probes, levels).nll.view({n, k}).mean(1);
+  std::cout << "mixture, " << k << " Rademacher probes: largest relative error " << max_rel_err(nll, truth) << "\n";
+  EXPECT_LT(max_rel_err(nll, truth), 0.01);
 }
 
 TEST(Likelihood, GaussianProbesAverageToTheDensityOverItems) {
-  // Gaussian probes on the Gaussian: each item's error is
-  // (|eps|^2 / d - 1) int tr(dD/dx) / sigma dsigma, of standard deviation
-  // 5.7 sqrt(2 d / K) nats here, but of zero mean: the mean over 400 items
-  // with K = 16 has a standard error of 0.20 nats (against ~8 nats).
+  // Gaussian probes on the Gaussian, where dD/dx = c(sigma) I: each item's
+  // error is (|eps|^2 / (K d) - 1) int d c(sigma) / sigma dsigma, of standard
+  // deviation 5.7 sqrt(2 d / K) nats here (d = 8: 5.7 nats at K = 16, where
+  // 1% of the NLL would take K ~ 10^6), but of zero mean: over 400 items the
+  // mean error is within its standard error.
   const auto c = cases()[0];
   IdealDenoiser net(c.points, {}, c.std);
   const auto x = draw(c.points, c.std, 400), truth = exact_nll(c, x);
@@ -134,8 +149,8 @@ TEST(Likelihood, GaussianProbesAverageToTheDensityOverItems) {
   std::cout << "Gaussian probes: mean error " << mean_err << " nats, standard error " << sem << ", spread per item "
             << (nll - truth).std().item<double>() << "\n";
   EXPECT_LT(std::abs(mean_err), 4 * sem);
-  EXPECT_LT(std::abs(mean_err), 0.01 * truth.mean().item<double>());
-  EXPECT_GT((nll - truth).std().item<double>(), 0.5);  // each item's estimate is noisy: probes were used
+  EXPECT_LT(sem, 0.1 * truth.mean().item<double>());   // the test can see a bias of 40%
+  EXPECT_GT((nll - truth).std().item<double>(), 2.0);  // each item's estimate is noisy: probes were used
 }
 
 TEST(Likelihood, HutchinsonEstimatorIsUnbiased) {

@@ -20,7 +20,7 @@ std::vector<double> likelihood_levels(Denoiser& net, const SamplerOptions& o) {
   return {t.rbegin(), t.rend()};
 }
 
-int64_t likelihood_nfe(const SamplerOptions& o) { return 2 * (o.num_steps - 1); }
+int64_t likelihood_nfe(const SamplerOptions& o) { return 4 * (o.num_steps - 1); }
 
 namespace {
 
@@ -43,14 +43,19 @@ torch::Tensor gaussian_nll(const torch::Tensor& z, double sigma) {
 OdeLikelihood ode_likelihood(Denoiser& net, const torch::Tensor& x0, const torch::Tensor& class_labels,
                              const torch::Tensor& probes, const SamplerOptions& o, const StepFn& on_step) {
   const auto t = likelihood_levels(net, o);
+  auto v = [&](const torch::Tensor& x, double sigma) { return velocity(net, x, sigma, class_labels, probes); };
   auto x = x0.to(torch::kFloat64);
   auto log_det = torch::zeros({x.size(0)}, x.options());  // int div f dsigma
   for (size_t i = 0; i + 1 < t.size(); ++i) {
-    const double h = t[i + 1] - t[i];
-    auto [f, div] = velocity(net, x, t[i], class_labels, probes);
-    auto [f_next, div_next] = velocity(net, x + h * f, t[i + 1], class_labels, probes);
-    x = x + 0.5 * h * (f + f_next);
-    log_det = log_det + 0.5 * h * (div + div_next);
+    // The classical Runge-Kutta step on (x, log_det): Heun's error on these
+    // levels is ~4% of the NLL at 32 levels, RK4's ~1e-4 (docs/likelihood.md).
+    const double h = t[i + 1] - t[i], mid = t[i] + 0.5 * h;
+    const auto k1 = v(x, t[i]);
+    const auto k2 = v(x + 0.5 * h * k1.first, mid);
+    const auto k3 = v(x + 0.5 * h * k2.first, mid);
+    const auto k4 = v(x + h * k3.first, t[i + 1]);
+    x = x + h / 6 * (k1.first + 2 * k2.first + 2 * k3.first + k4.first);
+    log_det = log_det + h / 6 * (k1.second + 2 * k2.second + 2 * k3.second + k4.second);
     if (on_step) on_step(static_cast<int64_t>(i) + 1);
   }
   auto prior = gaussian_nll(x, t.back());

@@ -5,10 +5,10 @@
 //   dx/dsigma = f(x; sigma) = (x - D(x; sigma)) / sigma,
 //   d log p(x(sigma); sigma) / dsigma = -div f = -(dims - tr dD/dx) / sigma,
 //
-// integrated from x(sigma_min) = x up to sigma_max with Heun's method on
-// EDM's time steps (the levels `edm generate` samples on, run backwards, as
-// `edm invert` does), in float64, with the prior N(0, sigma_max^2 I) at the
-// end:
+// integrated from x(sigma_min) = x up to sigma_max with the classical
+// fourth-order Runge-Kutta method on EDM's time steps (the levels `edm
+// generate` samples on, run backwards, as `edm invert` does), in float64,
+// with the prior N(0, sigma_max^2 I) at the end:
 //
 //   -log p(x; sigma_min) = -log N(x(sigma_max); 0, sigma_max^2 I) - int div f dsigma.
 //
@@ -27,8 +27,8 @@ struct OdeLikelihood {
 
 // The noise levels the ODE is integrated over, smallest first: o.num_steps
 // of EDM's levels (o.disc.rho), the range defaulted and clamped as the
-// samplers do (sigma_range), rounded by the denoiser. Heun makes two
-// evaluations per interval: 2 (o.num_steps - 1).
+// samplers do (sigma_range), rounded by the denoiser. Runge-Kutta makes
+// four evaluations per interval: 4 (o.num_steps - 1).
 std::vector<double> likelihood_levels(Denoiser& net, const SamplerOptions& o);
 // validate(o) and at least two levels; edm::UsageError otherwise.
 void validate_likelihood_levels(const SamplerOptions& o);
