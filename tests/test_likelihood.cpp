@@ -78,8 +78,8 @@ TEST(Likelihood, ExactDivergenceGivesTheClosedFormDensity) {
     LikelihoodOptions o;  // 32 EDM levels, 0.002..80, as `edm likelihood` by default
     o.exact = true;
     const auto nll = ode_nll_of_images(net, x, {}, 0, o);
-    std::cout << c.name << ": NLL " << nll.mean().item<double>() << " nats (exact "
-              << truth.mean().item<double>() << "), largest relative error " << max_rel_err(nll, truth) << "\n";
+    std::cout << c.name << ": NLL " << nll.mean().item<double>() << " nats (exact " << truth.mean().item<double>()
+              << "), largest relative error " << max_rel_err(nll, truth) << "\n";
     EXPECT_GT(truth.abs().min().item<double>(), 1.0) << c.name;  // so that 1% is a real bound
     EXPECT_LT(max_rel_err(nll, truth), 0.01) << c.name;
   }

@@ -35,8 +35,7 @@ TEST(LikelihoodCli, RawTensorsGiveTheClosedFormDensityAndJson) {
                          dir / "out.json --device cpu");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("NLL (-?[0-9.]+) nats, (-?[0-9.]+) bits/dim\n$")))
-      << r.output;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("NLL (-?[0-9.]+) nats, (-?[0-9.]+) bits/dim\n$"))) << r.output;
   // -log N(x; m, (0.25 + 0.002^2) I), x as float32 stored it.
   const double var = 0.25 + 0.002 * 0.002;
   auto xf = x.to(torch::kFloat32).to(torch::kFloat64);
@@ -105,8 +104,7 @@ TEST(LikelihoodCli, BadInputIsAOneLineError) {
 
 TEST(LikelihoodCli, ConditionalModelNeedsLabels) {
   test::TempDir dir;
-  save_ideal_denoiser(dir / "c.safetensors", torch::randn({2, 1, 2, 2}, torch::kFloat64), torch::tensor({0, 1}),
-                      0.5);
+  save_ideal_denoiser(dir / "c.safetensors", torch::randn({2, 1, 2, 2}, torch::kFloat64), torch::tensor({0, 1}), 0.5);
   save_tensors(dir / "x.safetensors", {{"images", torch::zeros({2, 1, 2, 2})}});
   const std::string base = "likelihood --device cpu --net " + dir / "c.safetensors" + " --raw " + dir / "x.safetensors";
   auto r = test::run_edm(base + " --steps 4");

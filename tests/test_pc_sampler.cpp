@@ -88,10 +88,11 @@ TEST(PcSampler, CorrectorStepsRemoveThePredictorsBias) {
   SamplerOptions o;
   o.num_steps = 64;
   const double alone = predictor_variance([&] {
-    auto p = o;
-    p.corrector_steps = 0;
-    return p;
-  }()) / (kStd * kStd);
+                         auto p = o;
+                         p.corrector_steps = 0;
+                         return p;
+                       }()) /
+                       (kStd * kStd);
   o.corrector_steps = 5;
   auto [mean, var] = moments(pc_samples(dims, n, o));
   std::cout << "predictor alone " << alone << ", with 5 corrector steps: mean " << mean << ", variance "
@@ -158,7 +159,7 @@ TEST(PcSamplerCli, GeneratesAndRefusesBadValues) {
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("24"), std::string::npos) << ok.output;  // NFE: 8 levels x 3
   for (const char* bad : {" --sampler pc --snr -1", " --sampler pc --corrector-steps -1",
-                                 " --sampler pc --predictor ancestral", " --sampler edm --snr 0.2"}) {
+                          " --sampler pc --predictor ancestral", " --sampler edm --snr 0.2"}) {
     auto r = test::run_edm(base + bad + " --outdir " + dir / "bad");
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << bad << ": " << r.output;

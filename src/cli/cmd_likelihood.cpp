@@ -126,9 +126,10 @@ nlohmann::json estimate_json(const Estimate& e, const Items& items) {
   }
   const Nll mean = nll_of(d.mean().item<double>(), items.dims(), items.quantized);
   const double sem = items.size() > 1 ? d.std().item<double>() / std::sqrt(double(items.size())) : 0;
-  return {{"mean", {{"nats", mean.nats},
-                    {"bits_per_dim", mean.bits_per_dim},
-                    {"stderr_bits_per_dim", sem / (double(items.dims()) * std::log(2.0))}}},
+  return {{"mean",
+           {{"nats", mean.nats},
+            {"bits_per_dim", mean.bits_per_dim},
+            {"stderr_bits_per_dim", sem / (double(items.dims()) * std::log(2.0))}}},
           {"per_image", per_image}};
 }
 
@@ -177,9 +178,10 @@ void run(LikelihoodArgs& a) {
   std::cout << items.size() << " images of " << items.dims() << " dimensions"
             << (items.quantized ? ", dequantised (+7 bits/dim)" : "") << "; " << likelihood_nfe(a.o.levels)
             << " evaluations each, divergence "
-            << (a.o.exact ? "exact" : "by Hutchinson's estimator, " + std::to_string(a.o.probes) + " " + a.probe +
-                                          " probe" + (a.o.probes > 1 ? "s" : ""))
-            << "\n";
+            << (a.o.exact ? "exact"
+                          : "by Hutchinson's estimator, " + std::to_string(a.o.probes) + " " + a.probe + " probe" +
+                                (a.o.probes > 1 ? "s" : ""))
+            << std::endl;  // before the progress line on stderr
   std::vector<Estimate> estimates{ode_estimate(*net, items, labels, a)};
   // A second estimate (e.g. a discrete variational bound for DDPM models)
   // is one more function appended here.

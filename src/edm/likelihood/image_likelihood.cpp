@@ -20,8 +20,7 @@ torch::Tensor ode_nll_of_images(Denoiser& net, const torch::Tensor& images, cons
   for (int64_t i = 0; i < images.size(0); ++i) {
     auto gen = seed_generator(o.seed + static_cast<uint64_t>(first + i));
     auto item = images[i].cpu();
-    x.push_back(quantized ? dequantize(item, torch::rand(item_shape, gen, torch::kFloat64))
-                          : item.to(torch::kFloat64));
+    x.push_back(quantized ? dequantize(item, torch::rand(item_shape, gen, torch::kFloat64)) : item.to(torch::kFloat64));
     if (!o.exact) probes.push_back(draw_probes(o.probe, o.probes, item_shape, gen));
   }
   const auto dev = net.device();

@@ -35,7 +35,8 @@ std::pair<torch::Tensor, torch::Tensor> velocity(Denoiser& net, const torch::Ten
 // -log N(z; 0, sigma^2 I) per sample.
 torch::Tensor gaussian_nll(const torch::Tensor& z, double sigma) {
   const double dims = static_cast<double>(z[0].numel());
-  return 0.5 * dims * std::log(2 * M_PI * sigma * sigma) + z.reshape({z.size(0), -1}).square().sum(1) / (2 * sigma * sigma);
+  return 0.5 * dims * std::log(2 * M_PI * sigma * sigma) +
+         z.reshape({z.size(0), -1}).square().sum(1) / (2 * sigma * sigma);
 }
 
 }  // namespace

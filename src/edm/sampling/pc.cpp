@@ -17,8 +17,7 @@ torch::Tensor pc_sampler(Denoiser& net, const torch::Tensor& latents, const torc
     // The corrector first, as Song et al.'s code orders the two: every level
     // from sigma_max to sigma_min is corrected, and a predictor step ends
     // the chain.
-    for (int64_t k = 0; k < o.corrector_steps; ++k)
-      x = langevin_step(net, x, sigma, class_labels, o.snr, randn_like);
+    for (int64_t k = 0; k < o.corrector_steps; ++k) x = langevin_step(net, x, sigma, class_labels, o.snr, randn_like);
     auto denoised = denoise_at(net, x, sigma, class_labels);
     if (sigma_next == 0) {
       x = denoised;  // the noise-free mean of the last step, as every sampler here ends

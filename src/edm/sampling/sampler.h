@@ -33,10 +33,12 @@ struct SamplerOptions {
   std::string variant = "bh2";           // UniPC's B(h): bh1 | bh2
   std::string restart = "3,2,0.06,0.3";  // Restart: n,K,t_min,t_max[:n,K,t_min,t_max...]
   double rtol = 0.05;                    // adaptive: relative error tolerance per step
-  std::string predictor = "reverse-diffusion";  // pc: reverse-diffusion | euler-maruyama
-  int64_t corrector_steps = 1;                  // pc: Langevin corrector steps per noise level
-  double snr = 0.16;                            // pc: the corrector's signal-to-noise ratio
   std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
+
+  // Predictor-corrector (pc).
+  std::string predictor = "reverse-diffusion";  // reverse-diffusion | euler-maruyama
+  int64_t corrector_steps = 1;                  // Langevin corrector steps per noise level
+  double snr = 0.16;                            // the corrector's signal-to-noise ratio
 };
 
 // The one rule of every option: throws edm::UsageError naming the first
