@@ -44,6 +44,7 @@ void check_outputs_are_not_inputs(const std::vector<std::string>& outputs, const
 void register_info(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_invert(CLI::App& app);
+void register_likelihood(CLI::App& app);
 void register_steps(CLI::App& app);
 void register_train(CLI::App& app);
 void register_fid(CLI::App& app);

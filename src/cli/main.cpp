@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   edm::cli::register_info(app);
   edm::cli::register_generate(app);
   edm::cli::register_invert(app);
+  edm::cli::register_likelihood(app);
   edm::cli::register_steps(app);
   edm::cli::register_train(app);
   edm::cli::register_fid(app);

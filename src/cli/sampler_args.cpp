@@ -87,6 +87,10 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--restart", so.restart, "Restart intervals n,K,t_min,t_max[:n,K,t_min,t_max...]")
       ->capture_default_str();
   sub->add_option("--rtol", so.rtol, "Adaptive sampler's relative error tolerance")->capture_default_str();
+  sub->add_option("--predictor", so.predictor, "pc: reverse-diffusion|euler-maruyama")->capture_default_str();
+  sub->add_option("--corrector-steps", so.corrector_steps, "pc: Langevin corrector steps per noise level")
+      ->capture_default_str();
+  sub->add_option("--snr", so.snr, "pc: the corrector's signal-to-noise ratio")->capture_default_str();
   sub->add_option("--steps-file", a.steps_file,
                   "Noise levels from a file (largest first), replacing --steps and --disc");
   sub->add_option("--nfe", a.nfe, "Pick --steps so that the sampler makes exactly this many evaluations");

@@ -35,8 +35,9 @@ void add_noise_level_options(CLI::App* sub, SamplerOptions& o, const std::string
 
 // --class, the noise levels, --S_churn --S_min --S_max --S_noise --solver
 // --disc --schedule --scaling --alpha --sampler --eta --ld_steps --ld_snr
-// --order --variant --restart --rtol --steps-file --nfe --guidance --guide-net
-// --guidance-interval --classifier --classifier-scale --bf16 --fp32.
+// --order --variant --restart --rtol --predictor --corrector-steps --snr
+// --steps-file --nfe --guidance --guide-net --guidance-interval --classifier
+// --classifier-scale --bf16 --fp32.
 void add_sampler_options(CLI::App* sub, SamplerArgs& a);
 
 // Sets the steps for --nfe or --steps-file, checks the options against `net`

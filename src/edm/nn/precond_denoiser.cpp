@@ -1,5 +1,6 @@
-// A preconditioned network on the sampling side: eval mode, no autograd,
-// float32 in and out (the sampler widens to float64).
+// A preconditioned network on the sampling side: eval mode, float32 in and
+// out (the sampler widens to float64), autograd only for an x that requires
+// it (the likelihood's divergence).
 #include "edm/core/error.h"
 #include "edm/core/forwarding_denoiser.h"
 #include "edm/nn/precond.h"
@@ -17,7 +18,7 @@ class PrecondDenoiser : public ForwardingDenoiser<PrecondImpl> {
 
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels,
                         const torch::Tensor& augment_labels) override {
-    torch::NoGradGuard no_grad;
+    torch::AutoGradMode grad_mode(torch::GradMode::is_enabled() && x.requires_grad());
     auto on = [&](const torch::Tensor& t) { return t.defined() ? t.to(device_, torch::kFloat32) : t; };
     return inner_->forward(on(x), on(sigma), on(class_labels), on(augment_labels));
   }

@@ -1,6 +1,5 @@
-#include <cmath>
-
 #include "edm/sampling/samplers.h"
+#include "edm/sampling/sde_steps.h"
 
 namespace edm {
 
@@ -12,14 +11,8 @@ torch::Tensor euler_maruyama_sampler(Denoiser& net, const torch::Tensor& latents
   for (int64_t i = 0; i < o.num_steps; ++i) {
     const double sigma = t[i], sigma_next = t[i + 1];
     auto denoised = denoise_at(net, x, sigma, class_labels);
-    if (sigma_next == 0) {
-      x = denoised;  // the last step lands on D, adding no noise at sigma = 0
-    } else {
-      // Paper eq. 6 with beta(t) = sigma'/sigma: drift 2 (sigma - sigma_next) grad log p,
-      // grad log p = (D - x) / sigma^2, diffusion sqrt(2 sigma (sigma - sigma_next)).
-      const double ds = sigma - sigma_next;
-      x = x + 2 * ds / sigma * (denoised - x) + std::sqrt(2 * sigma * ds) * randn_like(x);
-    }
+    // The last step lands on D, adding no noise at sigma = 0.
+    x = sigma_next == 0 ? denoised : euler_maruyama_step(x, denoised, sigma, sigma_next, randn_like(x));
     if (on_step) on_step(i + 1);
   }
   return x;

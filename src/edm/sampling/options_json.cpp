@@ -37,6 +37,9 @@ void for_each_field(Options& o, F&& f) {
   f("variant", o.variant);
   f("restart", o.restart);
   f("rtol", o.rtol);
+  f("predictor", o.predictor);
+  f("corrector-steps", o.corrector_steps);
+  f("snr", o.snr);
   f("steps-file", o.steps);  // the noise levels themselves, so no file is needed to remake an image
 }
 

@@ -14,6 +14,8 @@ int64_t langevin_nfe(const SamplerOptions& o) { return (o.num_steps - 1) * o.ld_
 // Heun whose first slope is analytical.
 int64_t heun_afs(const SamplerOptions& o) { return 2 * o.num_steps - 2; }
 int64_t data_dependent(const SamplerOptions&) { return -1; }
+// corrector_steps Langevin steps and one predictor step per noise level.
+int64_t pc_nfe(const SamplerOptions& o) { return o.num_steps * (o.corrector_steps + 1); }
 
 }  // namespace
 
@@ -44,6 +46,8 @@ const std::vector<SamplerInfo>& sampler_table() {
       {"restart", restart_sampler, restart_nfe, "Restart sampling: Heun + --restart intervals of forward noise",
        kDisc | kRestart | kStepsFile},
       {"adaptive", adaptive_sampler, data_dependent, "DPM-Solver-12 with step size control to --rtol", kRtol},
+      {"pc", pc_sampler, pc_nfe, "predictor-corrector: --predictor step + --corrector-steps Langevin steps at --snr",
+       kDisc | kPredictorCorrector | kStepsFile},
   };
   return table;
 }

@@ -34,6 +34,11 @@ struct SamplerOptions {
   std::string restart = "3,2,0.06,0.3";  // Restart: n,K,t_min,t_max[:n,K,t_min,t_max...]
   double rtol = 0.05;                    // adaptive: relative error tolerance per step
   std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
+
+  // Predictor-corrector (pc).
+  std::string predictor = "reverse-diffusion";  // reverse-diffusion | euler-maruyama
+  int64_t corrector_steps = 1;                  // Langevin corrector steps per noise level
+  double snr = 0.16;                            // the corrector's signal-to-noise ratio
 };
 
 // The one rule of every option: throws edm::UsageError naming the first
@@ -61,9 +66,13 @@ enum SamplerOption : unsigned {
   kRestart = 1u << 14,
   kRtol = 1u << 15,
   kStepsFile = 1u << 16,
+  kPredictor = 1u << 17,
+  kCorrectorSteps = 1u << 18,
+  kSnr = 1u << 19,
   kChurn = kS_churn | kS_min | kS_max | kS_noise,
   kAblation = kSolver | kDisc | kSchedule | kScaling | kAlpha,
   kLangevin = kLd_steps | kLd_snr,
+  kPredictorCorrector = kPredictor | kCorrectorSteps | kSnr,
 };
 // The bits of the options `o` sets to other than their defaults.
 unsigned options_set(const SamplerOptions& o);

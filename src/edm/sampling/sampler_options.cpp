@@ -28,7 +28,8 @@ void check_ranges(const SamplerOptions& o) {
                          {o.S_noise, "--S_noise"},
                          {o.eta, "--eta"},
                          {o.ld_snr, "--ld_snr"},
-                         {o.rtol, "--rtol"}})
+                         {o.rtol, "--rtol"},
+                         {o.snr, "--snr"}})
     check_not_nan(v, flag);
   if (o.sigma_min && *o.sigma_min < 0) throw UsageError("--sigma_min must be non-negative");
   if (o.sigma_min && o.sigma_max && *o.sigma_min >= *o.sigma_max)
@@ -50,6 +51,8 @@ void check_ranges(const SamplerOptions& o) {
     if (!(o.steps[i] > 0) || (i > 0 && !(o.steps[i] < o.steps[i - 1])))
       throw UsageError("--steps-file: noise levels must be positive and decreasing");
   if (!(o.rtol > 0 && o.rtol < 1)) throw UsageError("--rtol must be in (0, 1)");
+  if (o.corrector_steps < 0) throw UsageError("--corrector-steps must be non-negative");
+  if (!(o.snr > 0)) throw UsageError("--snr must be positive");
 }
 
 // The choices are kept as the names the user gave (discretization.h and
@@ -63,6 +66,8 @@ void check_choices(const SamplerOptions& o) {
   Scaling::parse(o.scaling);
   if (o.variant != "bh1" && o.variant != "bh2") throw UsageError("unknown --variant '" + o.variant + "' (bh1 or bh2)");
   parse_restart(o.restart);
+  if (o.predictor != "reverse-diffusion" && o.predictor != "euler-maruyama")
+    throw UsageError("unknown --predictor '" + o.predictor + "' (reverse-diffusion or euler-maruyama)");
 }
 
 struct OptionRow {
@@ -92,6 +97,9 @@ const std::vector<OptionRow>& option_rows() {
       {kRestart, "--restart", [](O o, O d) { return o.restart != d.restart; }},
       {kRtol, "--rtol", [](O o, O d) { return o.rtol != d.rtol; }},
       {kStepsFile, "--steps-file", [](O o, O d) { return !o.steps.empty(); }},
+      {kPredictor, "--predictor", [](O o, O d) { return o.predictor != d.predictor; }},
+      {kCorrectorSteps, "--corrector-steps", [](O o, O d) { return o.corrector_steps != d.corrector_steps; }},
+      {kSnr, "--snr", [](O o, O d) { return o.snr != d.snr; }},
   };
   return rows;
 }

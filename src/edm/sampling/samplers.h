@@ -55,6 +55,9 @@ EDM_SAMPLER(dpmpp2m_sde_sampler);
 EDM_SAMPLER(dpmpp3m_sde_sampler);
 EDM_SAMPLER(restart_sampler);
 EDM_SAMPLER(adaptive_sampler);
+// Predictor-corrector (Song et al. 2021): o.corrector_steps Langevin steps at
+// o.snr, then a reverse-diffusion or Euler-Maruyama step (o.predictor).
+EDM_SAMPLER(pc_sampler);
 #undef EDM_SAMPLER
 int64_t restart_nfe(const SamplerOptions& o);
 
