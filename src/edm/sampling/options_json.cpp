@@ -37,6 +37,7 @@ void for_each_field(Options& o, F&& f) {
   f("variant", o.variant);
   f("restart", o.restart);
   f("rtol", o.rtol);
+  f("respace", o.respace);
   f("steps-file", o.steps);  // the noise levels themselves, so no file is needed to remake an image
 }
 

@@ -50,6 +50,12 @@ void check_ranges(const SamplerOptions& o) {
     if (!(o.steps[i] > 0) || (i > 0 && !(o.steps[i] < o.steps[i - 1])))
       throw UsageError("--steps-file: noise levels must be positive and decreasing");
   if (!(o.rtol > 0 && o.rtol < 1)) throw UsageError("--rtol must be in (0, 1)");
+  if (o.respace < 0) throw UsageError("--respace must be positive");
+  if (o.respace > 0 && o.num_steps != o.respace)
+    throw UsageError("--respace " + std::to_string(o.respace) + " takes one step per kept level, not --steps " +
+                     std::to_string(o.num_steps));
+  if (o.respace > 0 && (!o.steps.empty() || o.discretization != "edm"))
+    throw UsageError("--respace sets the noise levels: it excludes --steps-file and --disc");
 }
 
 // The choices are kept as the names the user gave (discretization.h and
@@ -92,6 +98,7 @@ const std::vector<OptionRow>& option_rows() {
       {kRestart, "--restart", [](O o, O d) { return o.restart != d.restart; }},
       {kRtol, "--rtol", [](O o, O d) { return o.rtol != d.rtol; }},
       {kStepsFile, "--steps-file", [](O o, O d) { return !o.steps.empty(); }},
+      {kRespace, "--respace", [](O o, O d) { return o.respace != d.respace; }},
   };
   return rows;
 }

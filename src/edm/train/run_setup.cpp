@@ -60,8 +60,14 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
   if (o.label_dropout > 0) overrides.label_dropout = o.label_dropout;
   overrides.use_fp16 = o.fp16;
   overrides.use_bf16 = o.bf16;
-  return networks::preset_config(o.arch, o.precond, data.resolution(), data.channels(), cond ? data.label_dim : 0,
-                                 augment_dim, overrides);
+  auto config = networks::preset_config(o.arch, o.precond, data.resolution(), data.channels(),
+                                        cond ? data.label_dim : 0, augment_dim, overrides);
+  if (o.precond == "ddpm") {  // the chain is part of the model: its file records it
+    config["beta_schedule"] = o.beta.value_or("linear");
+    config["T"] = o.T.value_or(1000);
+    config["learn_sigma"] = o.learn_sigma;
+  }
+  return config;
 }
 
 void check_fits(const nlohmann::json& config, const Dataset& data) {
@@ -139,6 +145,7 @@ void TrainRun::build_network() {
   seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
   torch::manual_seed(seed_);  // initialisation
   net_ = networks::make_precond(config_);
+  loss_cfg_.sigma_levels = net_->sigma_levels();  // DDPM draws its steps from them
   ema_ = networks::make_precond(config_);
   net_->to(device_);
   ema_->to(device_);
@@ -170,6 +177,14 @@ std::string TrainRun::describe() const {
   return desc;
 }
 
+std::string TrainRun::loss_name() const {
+  if (loss_cfg_.kind != "ddpm") return loss_cfg_.kind;
+  const bool hybrid = net_->preconditioning().learned_variance();
+  return std::string(hybrid ? "DDPM L_hybrid (L_simple + " + json_list({loss_cfg_.lambda_vlb}) + " L_vlb, learned variance)" : "DDPM L_simple") + ", " +
+         config_.value("beta_schedule", std::string("linear")) + " betas, T " +
+         std::to_string(config_.value("T", int64_t(1000)));
+}
+
 void TrainRun::print_plan() const {
   const std::string precond_kind = config_.value("precond", std::string("EDMPrecond"));
   std::cout << "data         " << o_.data << ": " << data_.size() << " images, " << data_.channels() << "x"
@@ -184,8 +199,8 @@ void TrainRun::print_plan() const {
             << (edm2_ ? ", 1/sqrt decay after " + std::to_string(int64_t(*o_.decay)) + " batches" : "") << "), ema "
             << *o_.ema << " Mimg" << (o_.ema_std->empty() ? "" : ", post-hoc EMA stds " + json_list(*o_.ema_std))
             << "\n"
-            << "loss         " << (edm2_ ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)" : loss_cfg_.kind)
-            << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve"
+            << "loss         " << (edm2_ ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)" : loss_name())
+            << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve" || loss_cfg_.kind == "ddpm"
                     ? ""
                     : ", ln sigma ~ N(" + json_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
             << "\n"
