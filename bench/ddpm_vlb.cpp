@@ -4,6 +4,8 @@
 //
 //   build/bench/ddpm_vlb --net MODEL [--data fashion-mnist:test] [--images 500] [--batch 100]
 //                        [--seed 0] [--threads N] [--device cpu]
+#include "edm/eval/ddpm_vlb.h"
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -12,7 +14,6 @@
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
 #include "edm/data/dataset.h"
-#include "edm/eval/ddpm_vlb.h"
 #include "edm/model/model_file.h"
 
 using namespace edm;
@@ -23,14 +24,22 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--net") net_path = v;
-    else if (k == "--data") data = v;
-    else if (k == "--images") images = std::stoll(v);
-    else if (k == "--batch") batch = std::stoll(v);
-    else if (k == "--seed") seed = std::stoull(v);
-    else if (k == "--threads") threads = std::stoll(v);
-    else if (k == "--device") device_name = v;
-    else return std::cerr << "unknown option " << k << "\n", 2;
+    if (k == "--net")
+      net_path = v;
+    else if (k == "--data")
+      data = v;
+    else if (k == "--images")
+      images = std::stoll(v);
+    else if (k == "--batch")
+      batch = std::stoll(v);
+    else if (k == "--seed")
+      seed = std::stoull(v);
+    else if (k == "--threads")
+      threads = std::stoll(v);
+    else if (k == "--device")
+      device_name = v;
+    else
+      return std::cerr << "unknown option " << k << "\n", 2;
   }
   if (net_path.empty()) return std::cerr << "--net is required\n", 2;
   try {
@@ -58,8 +67,7 @@ int main(int argc, char** argv) {
     const double N = static_cast<double>(images), mean = sum / N;
     const double stderr_mean = std::sqrt(std::max(sum_sq / N - mean * mean, 0.0) / N);
     std::printf("VLB %.4f +- %.4f bits/dim over %lld images (T %lld; prior %.5f, decoder L_0 %.4f)\n", mean,
-                stderr_mean, static_cast<long long>(images), static_cast<long long>(chain.T()), prior / N,
-                decoder / N);
+                stderr_mean, static_cast<long long>(images), static_cast<long long>(chain.T()), prior / N, decoder / N);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

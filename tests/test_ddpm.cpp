@@ -130,8 +130,7 @@ TEST(DdpmTerms, GaussianKl) {
   auto t = [](double v) { return torch::tensor({v}, torch::kFloat64); };
   EXPECT_NEAR(ddpm::normal_kl(t(0.3), t(0.1), t(0.3), t(0.1)).item<double>(), 0, 1e-15);
   // KL(N(1, 1) || N(0, 4)) = ln 2 + (1 + 1) / 8 - 1/2.
-  EXPECT_NEAR(ddpm::normal_kl(t(1), t(0), t(0), t(std::log(4.0))).item<double>(), std::log(2.0) + 0.25 - 0.5,
-              1e-15);
+  EXPECT_NEAR(ddpm::normal_kl(t(1), t(0), t(0), t(std::log(4.0))).item<double>(), std::log(2.0) + 0.25 - 0.5, 1e-15);
 }
 
 TEST(DdpmTerms, DiscretizedGaussianSumsToOneOverTheBins) {
@@ -145,8 +144,8 @@ TEST(DdpmTerms, DiscretizedGaussianSumsToOneOverTheBins) {
   // A bin's mass: Phi((x + 1/255 - mean) / s) - Phi((x - 1/255 - mean) / s).
   const double x = 2.0 / 255, mean = 0.01, s = 0.02;
   auto one = [](double v) { return torch::tensor({v}, torch::kFloat64); };
-  const double expected = 0.5 * (std::erf((x + 1 / 255.0 - mean) / s / M_SQRT2) -
-                                 std::erf((x - 1 / 255.0 - mean) / s / M_SQRT2));
+  const double expected =
+      0.5 * (std::erf((x + 1 / 255.0 - mean) / s / M_SQRT2) - std::erf((x - 1 / 255.0 - mean) / s / M_SQRT2));
   EXPECT_NEAR(ddpm::discretized_gaussian_log_likelihood(one(x), one(mean), one(std::log(s))).item<double>(),
               std::log(expected), 1e-12);
 }

@@ -12,8 +12,8 @@ LossConfig LossConfig::for_precond(const std::string& precond) {
   // The loss train.py pairs with each preconditioning, by --precond name or
   // by the edm.config class it builds.
   static const std::map<std::string, std::string> kinds = {
-      {"edm", "edm"}, {"EDMPrecond", "edm"}, {"vp", "vp"},           {"VPPrecond", "vp"},
-      {"ve", "ve"},   {"VEPrecond", "ve"},   {"EDM2Precond", "edm2"}, {"ddpm", "ddpm"}, {"DDPMPrecond", "ddpm"}};
+      {"edm", "edm"},      {"EDMPrecond", "edm"},   {"vp", "vp"},     {"VPPrecond", "vp"},    {"ve", "ve"},
+      {"VEPrecond", "ve"}, {"EDM2Precond", "edm2"}, {"ddpm", "ddpm"}, {"DDPMPrecond", "ddpm"}};
   if (precond == "iddpm" || precond == "iDDPMPrecond")
     throw UsageError(
         "--precond iddpm: training the iDDPM model (its rounded u grid) is not implemented; "

@@ -180,8 +180,10 @@ std::string TrainRun::describe() const {
 std::string TrainRun::loss_name() const {
   if (loss_cfg_.kind != "ddpm") return loss_cfg_.kind;
   const bool hybrid = net_->preconditioning().learned_variance();
-  return std::string(hybrid ? "DDPM L_hybrid (L_simple + " + json_list({loss_cfg_.lambda_vlb}) + " L_vlb, learned variance)" : "DDPM L_simple") + ", " +
-         config_.value("beta_schedule", std::string("linear")) + " betas, T " +
+  return std::string(hybrid ? "DDPM L_hybrid (L_simple + " + json_list({loss_cfg_.lambda_vlb}) +
+                                  " L_vlb, learned variance)"
+                            : "DDPM L_simple") +
+         ", " + config_.value("beta_schedule", std::string("linear")) + " betas, T " +
          std::to_string(config_.value("T", int64_t(1000)));
 }
 
