@@ -94,8 +94,10 @@ TEST(DdpmSchedule, ChainQuantities) {
       EXPECT_LT(rel(c.beta_tilde[t], (1 - c.alpha_bar_prev[t]) / (1 - abar) * c.beta[t]), 1e-14);
       EXPECT_LE(c.beta_tilde[t], c.beta[t]);
     }
-    // The posterior mean is exact on x_0 itself when x_t carries no noise.
-    EXPECT_LT(std::abs(c.coef_x0(t) + c.coef_xt(t) * std::sqrt(abar) - std::sqrt(c.alpha_bar_prev[t])), 1e-14);
+    // The posterior mean is exact on x_0 itself when x_t carries no noise
+    // (to rounding over 1 - abar_t, which is 1e-4 at t = 0).
+    EXPECT_LT(std::abs(c.coef_x0(t) + c.coef_xt(t) * std::sqrt(abar) - std::sqrt(c.alpha_bar_prev[t])),
+              1e-15 / (1 - abar));
   }
   EXPECT_EQ(c.beta_tilde[0], 0);
   EXPECT_DOUBLE_EQ(c.log_beta_tilde_clipped(0), std::log(c.beta_tilde[1]));
@@ -118,11 +120,13 @@ TEST(DdpmSchedule, RespacingKeepsTheAlphaBars) {
     auto c = ddpm::make_chain(schedule, 1000);
     auto r = ddpm::respace(c, steps);
     ASSERT_EQ(r.T(), 50);
+    // Each new beta = 1 - a ratio of alpha-bars loses the digits of ratios
+    // near 1 (1 - 1e-4 at first): 1e-12 of relative rounding per step, 50 steps.
     for (size_t i = 0; i < steps.size(); ++i) {
-      EXPECT_LT(rel(r.alpha_bar[i], c.alpha_bar[steps[i]]), 1e-12) << i;
-      EXPECT_LT(rel(r.sigma[i], c.sigma[steps[i]]), 1e-12) << i;
+      EXPECT_LT(rel(r.alpha_bar[i], c.alpha_bar[steps[i]]), 5e-11) << i;
+      EXPECT_LT(rel(r.sigma[i], c.sigma[steps[i]]), 5e-11) << i;
     }
-    EXPECT_DOUBLE_EQ(r.beta[0], c.beta[0]);  // the first kept step is step 0
+    EXPECT_LT(rel(r.beta[0], c.beta[0]), 1e-11);  // the first kept step is step 0
   }
 }
 
@@ -248,9 +252,12 @@ TEST(DdpmSampler, AncestralSamplingOfAGaussianFullAndRespaced) {
     EXPECT_NEAR(got_mean, mean, 5 * s / std::sqrt(64000.0)) << K;
     EXPECT_NEAR(got_var / var, 1, 5 * std::sqrt(2 / 64000.0)) << K;
     // The chain itself: beta-tilde leaves out the posterior's spread of x_0
-    // (coef_x0^2 Var[x_0 | x_t]), a shortfall that grows with the step.
+    // (coef_x0^2 Var[x_0 | x_t]), a shortfall that grows with the step: 1.5%
+    // of the variance at 1000 steps, 21% respaced to 50 (what a learned
+    // variance is for).
     EXPECT_NEAR(mean, m, 1e-3) << K;
-    EXPECT_NEAR(var / (s * s), 1, K == 1000 ? 0.01 : 0.1) << K;
+    if (K == 1000) EXPECT_NEAR(var / (s * s), 0.985, 0.005);
+    if (K == 50) EXPECT_NEAR(var / (s * s), 0.786, 0.005);
   }
   SamplerOptions o;
   o.respace = o.num_steps = 20;
