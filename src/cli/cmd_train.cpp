@@ -21,10 +21,11 @@ struct TrainArgs {
   bool cond = false;
   double duration = 0, lr = 0, dropout = 0, tick = 0, lr_rampup = 0, max_minutes = 0, ema = 0, decay = 0, P_mean = 0,
          P_std = 0;
-  int64_t batch = 0, batch_gpu = 0, cbase = 0;
+  int64_t batch = 0, batch_gpu = 0, cbase = 0, T = 0;
+  std::string beta;
   std::string cres, ema_std;
   CLI::Option *cond_opt, *duration_opt, *lr_opt, *dropout_opt, *tick_opt, *batch_opt, *batch_gpu_opt, *cbase_opt,
-      *lr_rampup_opt, *max_minutes_opt, *ema_opt, *decay_opt, *P_mean_opt, *P_std_opt;
+      *lr_rampup_opt, *max_minutes_opt, *ema_opt, *decay_opt, *P_mean_opt, *P_std_opt, *beta_opt, *T_opt;
 };
 
 std::vector<int64_t> parse_int_list(const std::string& s, const char* name) {
@@ -67,6 +68,8 @@ void run(TrainArgs& a) {
   if (*a.decay_opt) o.decay = a.decay;
   if (*a.P_mean_opt) o.P_mean = a.P_mean;
   if (*a.P_std_opt) o.P_std = a.P_std;
+  if (*a.beta_opt) o.beta = a.beta;
+  if (*a.T_opt) o.T = a.T;
   if (a.ema_std == "none")
     o.ema_std = std::vector<double>{};
   else if (!a.ema_std.empty())
@@ -92,8 +95,13 @@ void register_train(CLI::App& app) {
                   "ddpmpp|ncsnpp|adm, a small preset (fmnist-s, fmnist-m) or EDM2 (edm2 = edm2-fmnist-s, "
                   "edm2-fmnist-xs, edm2-img512-xs..xxl, edm2-img64-s)")
       ->capture_default_str();
-  sub->add_option("--precond", o.precond, "Preconditioning & loss: vp|ve|edm (iddpm: not implemented)")
+  sub->add_option("--precond", o.precond,
+                  "Preconditioning & loss: vp|ve|edm|ddpm (discrete-time DDPM, L_simple; iddpm: not implemented)")
       ->capture_default_str();
+  a->beta_opt = sub->add_option("--beta", a->beta, "ddpm: beta schedule linear|cosine (default linear)");
+  a->T_opt = sub->add_option("--T", a->T, "ddpm: number of diffusion steps (default 1000)");
+  sub->add_flag("--learn-sigma", o.learn_sigma,
+                "ddpm: learned variance (2x output channels), trained with L_hybrid = L_simple + 0.001 L_vlb");
   a->duration_opt = sub->add_option("--duration", a->duration, "Training duration, Mimg");
   a->batch_opt = sub->add_option("--batch", a->batch, "Total batch size");
   a->batch_gpu_opt = sub->add_option("--batch-gpu", a->batch_gpu, "Limit batch size per process and step");

@@ -93,6 +93,8 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
   sub->add_option("--snr", so.snr, "pc: the corrector's signal-to-noise ratio")->capture_default_str();
   sub->add_option("--steps-file", a.steps_file,
                   "Noise levels from a file (largest first), replacing --steps and --disc");
+  sub->add_option("--respace", so.respace,
+                  "ddpm: a DDPM model's own chain, K of its T steps kept (Improved DDPM's respacing; sets --steps)");
   sub->add_option("--nfe", a.nfe, "Pick --steps so that the sampler makes exactly this many evaluations");
   sub->add_option("--guidance", a.guidance,
                   "Guidance weight w (1 = none): classifier-free, or autoguidance with --guide-net");
@@ -114,6 +116,10 @@ std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<
     auto& so = a.gen.sampler_options;
     so.steps = read_steps_file(a.steps_file);
     so.num_steps = static_cast<int64_t>(so.steps.size());
+  }
+  if (a.gen.sampler_options.respace > 0) {
+    if (a.nfe) throw UsageError("--nfe and --respace both set the steps: give one");
+    a.gen.sampler_options.num_steps = a.gen.sampler_options.respace;
   }
   if (a.nfe) a.gen.sampler_options.num_steps = steps_for_nfe(resolve_sampler(a.gen), a.gen.sampler_options, *a.nfe);
   auto guided = with_classifier(a, with_guidance(a, net));

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace edm {
@@ -19,6 +20,19 @@ class Denoiser {
   // (undefined means zeros). Returns D in x's dtype or wider.
   virtual torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
                                 const torch::Tensor& class_labels = {}, const torch::Tensor& augment_labels = {}) = 0;
+
+  // D together with Improved DDPM's learned variance: v in [0, 1] per element
+  // sets the log variance of the reverse step to sigma's next level as
+  // v log beta + (1 - v) log beta-tilde. v is undefined for a denoiser that
+  // has none (the default, which is D alone).
+  virtual std::pair<torch::Tensor, torch::Tensor> denoise_with_variance(const torch::Tensor& x,
+                                                                        const torch::Tensor& sigma,
+                                                                        const torch::Tensor& class_labels = {}) {
+    return {denoise(x, sigma, class_labels), torch::Tensor()};
+  }
+  // The discrete noise levels the denoiser was trained on, increasing (a
+  // DDPM model's T levels); empty when it takes any sigma.
+  virtual std::vector<double> sigma_levels() const { return {}; }
 
   // The noise levels the denoiser supports; samplers clamp to them.
   virtual double sigma_min() const { return 0.0; }

@@ -19,6 +19,7 @@ class ForwardingDenoiser : public Denoiser {
   double sigma_min() const override { return inner_->sigma_min(); }
   double sigma_max() const override { return inner_->sigma_max(); }
   torch::Tensor round_sigma(const torch::Tensor& sigma) const override { return inner_->round_sigma(sigma); }
+  std::vector<double> sigma_levels() const override { return inner_->sigma_levels(); }
   int64_t img_channels() const override { return inner_->img_channels(); }
   int64_t img_resolution() const override { return inner_->img_resolution(); }
   std::vector<int64_t> sample_shape() const override { return inner_->sample_shape(); }

@@ -69,4 +69,30 @@ Coefficients iDDPMPreconditioning::coefficients(const torch::Tensor& sigma) cons
   return c;
 }
 
+DDPMPreconditioning::DDPMPreconditioning(ddpm::BetaSchedule schedule, int64_t T, bool learn_sigma)
+    : chain_(ddpm::make_chain(schedule, T)), learn_sigma_(learn_sigma) {}
+
+torch::Tensor DDPMPreconditioning::step_index(const torch::Tensor& sigma) const {
+  auto s = sigma.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  auto index = torch::empty(s.sizes(), torch::kInt64);
+  const double* in = s.data_ptr<double>();
+  int64_t* out = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < s.numel(); ++i) out[i] = ddpm::nearest_level(chain_.sigma, in[i]);
+  return index.to(sigma.device());
+}
+
+torch::Tensor DDPMPreconditioning::round_sigma(const torch::Tensor& sigma) const {
+  auto levels = torch::tensor(chain_.sigma, torch::kFloat64).to(sigma.device());
+  return levels.index({step_index(sigma).flatten()}).reshape(sigma.sizes()).to(sigma.scalar_type());
+}
+
+Coefficients DDPMPreconditioning::coefficients(const torch::Tensor& sigma) const {
+  Coefficients c;
+  c.c_skip = torch::ones_like(sigma);
+  c.c_out = -sigma;
+  c.c_in = 1 / (sigma.square() + 1).sqrt();
+  c.c_noise = step_index(sigma).to(sigma.scalar_type()) * (1000.0 / static_cast<double>(chain_.T()));
+  return c;
+}
+
 }  // namespace edm

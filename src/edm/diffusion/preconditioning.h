@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "edm/diffusion/ddpm.h"
+
 namespace edm {
 
 struct Coefficients {
@@ -26,6 +28,11 @@ class Preconditioning {
   virtual torch::Tensor round_sigma(const torch::Tensor& sigma) const { return sigma; }
   // Channels of the network output per data channel (iDDPM also predicts variances).
   virtual int64_t out_factor() const { return 1; }
+  // The discrete noise levels the network was trained on, increasing (DDPM's
+  // T levels); empty for a continuous one.
+  virtual std::vector<double> sigma_levels() const { return {}; }
+  // Whether the extra output channels are Improved DDPM's learned variance.
+  virtual bool learned_variance() const { return false; }
   // Tensors the module stores with its state (name, where the tensor lives).
   virtual std::vector<std::pair<std::string, torch::Tensor*>> buffers() { return {}; }
 };
@@ -88,6 +95,31 @@ class iDDPMPreconditioning : public Preconditioning {
   int64_t M_;
   torch::Tensor u_;
   double sigma_min_, sigma_max_;
+};
+
+// DDPM (discrete time): the network predicts the noise eps of x_t =
+// sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at one of the chain's T steps. In
+// EDM's terms x = x_t / sqrt(abar_t), sigma_t = sqrt((1 - abar_t) / abar_t):
+// c_in = 1 / sqrt(1 + sigma^2) gives x_t back, c_out = -sigma turns eps into
+// D, and c_noise = 1000 t / T is the step nearest to sigma (on the scale of
+// 1000 steps whatever T, as Improved DDPM rescales its time steps).
+class DDPMPreconditioning : public Preconditioning {
+ public:
+  DDPMPreconditioning(ddpm::BetaSchedule schedule, int64_t T, bool learn_sigma);
+  Coefficients coefficients(const torch::Tensor& sigma) const override;
+  double sigma_min() const override { return chain_.sigma.front(); }
+  double sigma_max() const override { return chain_.sigma.back(); }
+  torch::Tensor round_sigma(const torch::Tensor& sigma) const override;
+  int64_t out_factor() const override { return learn_sigma_ ? 2 : 1; }
+  std::vector<double> sigma_levels() const override { return chain_.sigma; }
+  bool learned_variance() const override { return learn_sigma_; }
+  const ddpm::Chain& chain() const { return chain_; }
+  // The step t of each sigma (nearest level), int64 shaped like sigma.
+  torch::Tensor step_index(const torch::Tensor& sigma) const;
+
+ private:
+  ddpm::Chain chain_;
+  bool learn_sigma_;
 };
 
 }  // namespace edm

@@ -36,8 +36,15 @@ Choice read_choice(const std::string& name, ConfigReader& r) {
     if (M < 2) throw Error("edm.config: \"M\" must be at least 2");
     return {std::make_shared<iDDPMPreconditioning>(C_1, C_2, M), {"DhariwalUNet"}};
   }
+  if (name == "DDPMPrecond") {
+    const auto beta = r.string("beta_schedule", "linear", {"linear", "cosine"});
+    const int64_t T = r.integer("T", 1000);
+    if (T < 2 || T > 1000000) throw Error("edm.config: \"T\" must be in 2..1000000");
+    const bool learn_sigma = r.boolean("learn_sigma", false);
+    return {std::make_shared<DDPMPreconditioning>(ddpm::parse_beta_schedule(beta), T, learn_sigma), {"SongUNet"}};
+  }
   throw Error("edm.config: unknown precond \"" + name +
-              "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond, EDM2Precond)");
+              "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond, DDPMPrecond, EDM2Precond)");
 }
 
 }  // namespace

@@ -27,6 +27,13 @@ std::vector<int64_t> read_sample_shape(ConfigReader& r, NetworkShape& shape) {
   return sample;
 }
 
+// sigma as [N,1,...,1] against x.
+std::vector<int64_t> sigma_shape(const torch::Tensor& x) {
+  std::vector<int64_t> broadcast(x.dim(), 1);
+  broadcast[0] = -1;
+  return broadcast;
+}
+
 }  // namespace
 
 PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::shared_ptr<Preconditioning> pre,
@@ -101,17 +108,16 @@ torch::Tensor PrecondImpl::logits(const torch::Tensor& x_in, const torch::Tensor
   return model_->forward(c.c_in.to(x.scalar_type()) * x, c.c_noise.flatten(), {}, {});
 }
 
-torch::Tensor PrecondImpl::forward(const torch::Tensor& x_in, const torch::Tensor& sigma_in,
-                                   const torch::Tensor& class_labels_in, const torch::Tensor& augment_labels_in) {
+torch::Tensor PrecondImpl::network_output(const torch::Tensor& x_in, const torch::Tensor& sigma_in,
+                                          const torch::Tensor& class_labels_in,
+                                          const torch::Tensor& augment_labels_in) {
   if (is_classifier()) throw Error("this model is a noise-aware classifier (for --classifier), not a denoiser");
   const int64_t n = x_in.size(0), channels = img_channels();
   if (x_in.dim() != int64_t(sample_shape_.size()) + 1 || x_in.size(1) != channels)
     throw Error("precond: x must be " +
                 (sample_shape_.size() == 3 ? "[N," + std::to_string(channels) + ",H,W]" : shape_str(sample_shape_)));
   auto x = x_in.to(torch::kFloat32);
-  std::vector<int64_t> broadcast(x.dim(), 1);  // sigma as [N,1,...,1]
-  broadcast[0] = -1;
-  auto sigma = sigma_in.to(x.device(), torch::kFloat32).reshape(broadcast);
+  auto sigma = sigma_in.to(x.device(), torch::kFloat32).reshape(sigma_shape(x));
   torch::Tensor class_labels;
   if (label_dim()) {
     class_labels = class_labels_in.defined()
@@ -129,9 +135,25 @@ torch::Tensor PrecondImpl::forward(const torch::Tensor& x_in, const torch::Tenso
   auto c = pre_->coefficients(sigma);
   auto input = (c.c_in * x).to(products_only ? torch::kFloat32 : dtype);
   if (channels_last(x.device())) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
-  auto F_x = model_->forward(input, c.c_noise.flatten(), class_labels, augment_labels);
-  if (F_x.size(1) != channels) F_x = F_x.narrow(1, 0, channels);  // iDDPM also predicts variances
-  return c.c_skip * x + c.c_out * F_x.to(torch::kFloat32);
+  return model_->forward(input, c.c_noise.flatten(), class_labels, augment_labels).to(torch::kFloat32);
+}
+
+std::pair<torch::Tensor, torch::Tensor> PrecondImpl::forward_with_variance(const torch::Tensor& x_in,
+                                                                           const torch::Tensor& sigma_in,
+                                                                           const torch::Tensor& class_labels,
+                                                                           const torch::Tensor& augment_labels) {
+  auto F_x = network_output(x_in, sigma_in, class_labels, augment_labels);
+  auto x = x_in.to(torch::kFloat32);
+  auto c = pre_->coefficients(sigma_in.to(x.device(), torch::kFloat32).reshape(sigma_shape(x)));
+  const int64_t channels = img_channels();
+  auto D = c.c_skip * x + c.c_out * F_x.narrow(1, 0, channels);  // iDDPM also predicts variances
+  if (!pre_->learned_variance()) return {D, torch::Tensor()};
+  return {D, (F_x.narrow(1, channels, channels) + 1) / 2};
+}
+
+torch::Tensor PrecondImpl::forward(const torch::Tensor& x, const torch::Tensor& sigma,
+                                   const torch::Tensor& class_labels, const torch::Tensor& augment_labels) {
+  return forward_with_variance(x, sigma, class_labels, augment_labels).first;
 }
 
 }  // namespace edm::networks

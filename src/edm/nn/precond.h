@@ -47,6 +47,15 @@ class PrecondImpl : public torch::nn::Module {
   // back to float32).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
                         const torch::Tensor& augment_labels = {});
+  // The network's raw output F(c_in x; c_noise), every channel (a learned
+  // variance's too), as float32 [N, out_channels, ...]; arguments as forward.
+  torch::Tensor network_output(const torch::Tensor& x, const torch::Tensor& sigma,
+                               const torch::Tensor& class_labels = {}, const torch::Tensor& augment_labels = {});
+  // D and Improved DDPM's variance interpolation v = (F_var + 1) / 2 of a
+  // DDPM model with a learned variance (v undefined otherwise).
+  std::pair<torch::Tensor, torch::Tensor> forward_with_variance(const torch::Tensor& x, const torch::Tensor& sigma,
+                                                                const torch::Tensor& class_labels = {},
+                                                                const torch::Tensor& augment_labels = {});
   // EDM2's uncertainty u(sigma) = logvar_linear(logvar_fourier(c_noise)) as
   // [N,1,...,1] float32 (sigma as in forward); undefined without the head.
   torch::Tensor logvar(const torch::Tensor& sigma);
@@ -61,6 +70,7 @@ class PrecondImpl : public torch::nn::Module {
   double sigma_min() const { return pre_->sigma_min(); }
   double sigma_max() const { return pre_->sigma_max(); }
   torch::Tensor round_sigma(const torch::Tensor& sigma) const { return pre_->round_sigma(sigma); }
+  std::vector<double> sigma_levels() const { return pre_->sigma_levels(); }
   const Preconditioning& preconditioning() const { return *pre_; }
   NetworkImpl& model() { return *model_; }
 

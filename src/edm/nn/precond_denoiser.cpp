@@ -22,6 +22,12 @@ class PrecondDenoiser : public ForwardingDenoiser<PrecondImpl> {
     auto on = [&](const torch::Tensor& t) { return t.defined() ? t.to(device_, torch::kFloat32) : t; };
     return inner_->forward(on(x), on(sigma), on(class_labels), on(augment_labels));
   }
+  std::pair<torch::Tensor, torch::Tensor> denoise_with_variance(const torch::Tensor& x, const torch::Tensor& sigma,
+                                                                const torch::Tensor& class_labels) override {
+    torch::NoGradGuard no_grad;
+    auto on = [&](const torch::Tensor& t) { return t.defined() ? t.to(device_, torch::kFloat32) : t; };
+    return inner_->forward_with_variance(on(x), on(sigma), on(class_labels));
+  }
   torch::Device device() const override { return device_; }
   torch::ScalarType compute_dtype() const override { return inner_->compute_dtype(device_); }
 

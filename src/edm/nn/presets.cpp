@@ -80,7 +80,7 @@ const std::vector<std::string>& preset_names() {
 }
 
 const std::vector<std::string>& precond_names() {
-  static const std::vector<std::string> names = {"edm", "vp", "ve", "iddpm"};
+  static const std::vector<std::string> names = {"edm", "vp", "ve", "iddpm", "ddpm"};
   return names;
 }
 
@@ -171,10 +171,13 @@ json preset_config(const std::string& arch, const std::string& precond, int64_t 
   if (label_dim < 0 || augment_dim < 0) throw UsageError("label and augment dimensions must not be negative");
   if (is_edm2_preset(arch)) return edm2_config(arch, precond, img_resolution, img_channels, label_dim, augment_dim, o);
   const auto& preset = find_preset(arch);
-  static const std::map<std::string, std::string> classes = {
-      {"edm", "EDMPrecond"}, {"vp", "VPPrecond"}, {"ve", "VEPrecond"}, {"iddpm", "iDDPMPrecond"}};
+  static const std::map<std::string, std::string> classes = {{"edm", "EDMPrecond"},
+                                                             {"vp", "VPPrecond"},
+                                                             {"ve", "VEPrecond"},
+                                                             {"iddpm", "iDDPMPrecond"},
+                                                             {"ddpm", "DDPMPrecond"}};
   auto cls = classes.find(precond);
-  if (cls == classes.end()) throw UsageError("unknown preconditioning \"" + precond + "\" (edm, vp, ve, iddpm)");
+  if (cls == classes.end()) throw UsageError("unknown preconditioning \"" + precond + "\" (edm, vp, ve, iddpm, ddpm)");
   if (o.use_fp16 && o.use_bf16) throw UsageError("choose fp16 or bf16, not both");
 
   json model = preset.model;

@@ -41,7 +41,9 @@ struct PresetTraining {
 const std::vector<std::string>& preset_names();
 // The default for training on Fashion-MNIST.
 inline const char* default_preset() { return "fmnist-s"; }
-// "edm", "vp", "ve", "iddpm".
+// "edm", "vp", "ve", "iddpm", "ddpm" (DDPMPrecond with its defaults: linear
+// betas, T = 1000, no learned variance; its keys beta_schedule, T and
+// learn_sigma may be set on the config).
 const std::vector<std::string>& precond_names();
 
 // A full edm.config; for an EDM2 preset precond must be "edm" (EDM2Precond

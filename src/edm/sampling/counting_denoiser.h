@@ -16,6 +16,11 @@ class CountingDenoiser : public ForwardingDenoiser<Denoiser> {
     rows_ += x.size(0);
     return inner_->denoise(x, sigma, class_labels, augment_labels);
   }
+  std::pair<torch::Tensor, torch::Tensor> denoise_with_variance(const torch::Tensor& x, const torch::Tensor& sigma,
+                                                                const torch::Tensor& class_labels = {}) override {
+    rows_ += x.size(0);
+    return inner_->denoise_with_variance(x, sigma, class_labels);
+  }
   torch::Device device() const override { return inner_->device(); }
   // Samples evaluated so far (one per row of every call).
   int64_t rows() const { return rows_; }

@@ -26,11 +26,4 @@ torch::Tensor ddim_sampler(Denoiser& net, const torch::Tensor& latents, const to
   return x;
 }
 
-torch::Tensor ddpm_sampler(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
-                           const NoiseFn& randn_like, const SamplerOptions& o, const StepFn& on_step) {
-  SamplerOptions ancestral = o;
-  ancestral.eta = 1;
-  return ddim_sampler(net, latents, class_labels, randn_like, ancestral, on_step);
-}
-
 }  // namespace edm

@@ -40,6 +40,7 @@ void for_each_field(Options& o, F&& f) {
   f("predictor", o.predictor);
   f("corrector-steps", o.corrector_steps);
   f("snr", o.snr);
+  f("respace", o.respace);
   f("steps-file", o.steps);  // the noise levels themselves, so no file is needed to remake an image
 }
 

@@ -53,6 +53,12 @@ void check_ranges(const SamplerOptions& o) {
   if (!(o.rtol > 0 && o.rtol < 1)) throw UsageError("--rtol must be in (0, 1)");
   if (o.corrector_steps < 0) throw UsageError("--corrector-steps must be non-negative");
   if (!(o.snr > 0)) throw UsageError("--snr must be positive");
+  if (o.respace < 0) throw UsageError("--respace must be positive");
+  if (o.respace > 0 && o.num_steps != o.respace)
+    throw UsageError("--respace " + std::to_string(o.respace) + " takes one step per kept level, not --steps " +
+                     std::to_string(o.num_steps));
+  if (o.respace > 0 && (!o.steps.empty() || o.discretization != "edm"))
+    throw UsageError("--respace sets the noise levels: it excludes --steps-file and --disc");
 }
 
 // The choices are kept as the names the user gave (discretization.h and
@@ -100,6 +106,7 @@ const std::vector<OptionRow>& option_rows() {
       {kPredictor, "--predictor", [](O o, O d) { return o.predictor != d.predictor; }},
       {kCorrectorSteps, "--corrector-steps", [](O o, O d) { return o.corrector_steps != d.corrector_steps; }},
       {kSnr, "--snr", [](O o, O d) { return o.snr != d.snr; }},
+      {kRespace, "--respace", [](O o, O d) { return o.respace != d.respace; }},
   };
   return rows;
 }

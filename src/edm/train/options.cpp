@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "edm/core/error.h"
+#include "edm/diffusion/ddpm.h"
 #include "edm/nn/presets.h"
 #include "edm/phema/power_function.h"
 #include "edm/train/loss.h"
@@ -59,6 +60,10 @@ void check_options(const TrainOptions& o) {
   if (o.fp16 && o.bf16) throw UsageError("--fp16 and --bf16 exclude each other");
   if (o.max_minutes && !(*o.max_minutes > 0)) throw UsageError("--max-minutes must be positive");
   LossConfig::for_precond(o.precond);  // iddpm and unknown names fail here, before any work
+  if (o.precond != "ddpm" && (o.beta || o.T || o.learn_sigma))
+    throw UsageError("--beta, --T and --learn-sigma are for --precond ddpm");
+  if (o.beta) ddpm::parse_beta_schedule(*o.beta);
+  if (o.T && (*o.T < 2 || *o.T > 1000000)) throw UsageError("--T must be in 2..1000000, got " + std::to_string(*o.T));
 }
 
 }  // namespace edm

@@ -13,7 +13,10 @@ struct TrainOptions {
   std::string data = "fashion-mnist";
   std::optional<bool> cond;          // default: conditional when the data has labels
   std::string arch = "fmnist-s";     // ddpmpp | ncsnpp | adm | small presets | EDM2 presets
-  std::string precond = "edm";       // edm | vp | ve
+  std::string precond = "edm";       // edm | vp | ve | ddpm
+  std::optional<std::string> beta;   // ddpm: linear | cosine (default linear)
+  std::optional<int64_t> T;          // ddpm: diffusion steps (default 1000)
+  bool learn_sigma = false;          // ddpm: Improved DDPM's learned variance, L_hybrid
   std::optional<double> duration;    // Mimg
   std::optional<int64_t> batch;      // total over processes
   std::optional<int64_t> batch_gpu;  // per process and step

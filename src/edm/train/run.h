@@ -59,6 +59,7 @@ class TrainRun {
   void build_network();
   void print_plan() const;
   std::string describe() const;
+  std::string loss_name() const;
   int64_t rank_offset(int64_t nimg, int64_t round) const;
   double accumulate_gradients(Moments& loss);
   void update_weights();

@@ -62,6 +62,11 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
   overrides.use_bf16 = o.bf16;
   auto config = networks::preset_config(o.arch, o.precond, data.resolution(), data.channels(),
                                         cond ? data.label_dim : 0, augment_dim, overrides);
+  if (o.precond == "ddpm") {  // the chain is part of the model: its file records it
+    config["beta_schedule"] = o.beta.value_or("linear");
+    config["T"] = o.T.value_or(1000);
+    config["learn_sigma"] = o.learn_sigma;
+  }
   return o.classifier ? networks::classifier_config(config, data.label_dim, o.arch) : config;
 }
 
@@ -150,6 +155,7 @@ void TrainRun::build_network() {
   seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
   torch::manual_seed(seed_);  // initialisation
   net_ = networks::make_precond(config_);
+  loss_cfg_.sigma_levels = net_->sigma_levels();  // DDPM draws its steps from them
   ema_ = networks::make_precond(config_);
   net_->to(device_);
   ema_->to(device_);
@@ -185,6 +191,16 @@ std::string TrainRun::describe() const {
   return desc;
 }
 
+std::string TrainRun::loss_name() const {
+  if (loss_cfg_.kind != "ddpm") return loss_cfg_.kind;
+  const bool hybrid = net_->preconditioning().learned_variance();
+  return std::string(hybrid ? "DDPM L_hybrid (L_simple + " + json_list({loss_cfg_.lambda_vlb}) +
+                                  " L_vlb, learned variance)"
+                            : "DDPM L_simple") +
+         ", " + config_.value("beta_schedule", std::string("linear")) + " betas, T " +
+         std::to_string(config_.value("T", int64_t(1000)));
+}
+
 void TrainRun::print_plan() const {
   const std::string precond_kind = config_.value("precond", std::string("EDMPrecond"));
   std::cout << "data         " << o_.data << ": " << data_.size() << " images, " << data_.channels() << "x"
@@ -202,8 +218,8 @@ void TrainRun::print_plan() const {
             << "loss         "
             << (classifier_ ? "cross-entropy of noisy images"
                 : edm2_     ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)"
-                            : loss_cfg_.kind)
-            << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve"
+                            : loss_name())
+            << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve" || loss_cfg_.kind == "ddpm"
                     ? ""
                     : ", ln sigma ~ N(" + json_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
             << "\n"
