@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "edm/data/dataset.h"
+#include "edm/eval/ddpm_vlb.h"
+#include "edm/io/atomic_file.h"
+#include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/nn/presets.h"
@@ -92,4 +96,33 @@ TEST(DdpmCli, BadInputIsAOneLineError) {
   config["T"] = 0;
   save_tensors(dir / "bad.safetensors", state_dict(*ddpm_net), {{"edm.config", config.dump()}});
   expect_usage_error("generate --net " + (dir / "bad.safetensors") + gen, 1, "\"T\" must be in 2..1000000");
+}
+
+TEST(DdpmCli, LikelihoodReportsTheVariationalBoundBesideTheOde) {
+  // A random 8x8 DDPM model of 50 steps and three 8-bit images: the command's
+  // bound equals the library's on the same images and seed, in bits/dim of
+  // the 8-bit pixels.
+  test::TempDir dir;
+  networks::PresetOverrides small;
+  small.cbase = 8;
+  auto config = networks::preset_config("fmnist-s", "ddpm", 8, 1, 0, 0, small);
+  config["beta_schedule"] = "cosine", config["T"] = 50, config["learn_sigma"] = true;
+  torch::manual_seed(2);
+  const std::string model = dir / "ddpm.safetensors";
+  save_precond(model, *networks::make_precond(config));
+  fs::create_directory(dir / "img");
+  auto pixels = torch::randint(0, 256, {3, 8, 8, 1}, torch::kUInt8);
+  for (int i = 0; i < 3; ++i) write_png(dir / ("img/" + std::to_string(i) + ".png"), pixels[i]);
+  auto r = test::run_edm("likelihood --net " + model + " --images " + (dir / "img") +
+                         " --probes 1 --steps 4 --device cpu --json " + (dir / "out.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("VLB "), std::string::npos) << r.output;
+  EXPECT_LT(r.output.find("VLB "), r.output.find("NLL ")) << "the ODE's line ends the report";
+  auto j = nlohmann::json::parse(read_file(dir / "out.json"));
+  ASSERT_TRUE(j.contains("vlb")) << j.dump();
+
+  auto net = load_denoiser(model, torch::kCPU);
+  auto images = load_dataset(dir / "img").images.to(torch::kFloat64) / 127.5 - 1;
+  auto bound = ddpm::variational_bound_bpd(*net, ddpm::chain_of(*net), images, {}, 0);
+  EXPECT_NEAR(j["vlb"]["mean"]["bits_per_dim"].get<double>(), bound.total_bpd.mean().item<double>(), 1e-9);
 }

@@ -34,7 +34,7 @@ struct SamplerOptions {
   std::string restart = "3,2,0.06,0.3";  // Restart: n,K,t_min,t_max[:n,K,t_min,t_max...]
   double rtol = 0.05;                    // adaptive: relative error tolerance per step
   std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
-  int64_t respace = 0;  // ddpm: K of a DDPM model's own levels (0: the --disc levels)
+  int64_t respace = 0;                   // ddpm: K of a DDPM model's own levels (0: the --disc levels)
 
   // Predictor-corrector (pc).
   std::string predictor = "reverse-diffusion";  // reverse-diffusion | euler-maruyama
