@@ -97,11 +97,9 @@ torch::Tensor PrecondImpl::logits(const torch::Tensor& x_in, const torch::Tensor
   if (x_in.dim() != int64_t(sample_shape_.size()) + 1 || x_in.size(1) != img_channels())
     throw Error("classifier: x must be " + shape_str(sample_shape_));
   auto x = x_in.to(x_in.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32);
-  std::vector<int64_t> broadcast(x.dim(), 1);
-  broadcast[0] = -1;
   auto sigma = sigma_in.to(x.device(), torch::kFloat32).reshape({-1});
   if (sigma.numel() == 1) sigma = sigma.expand({x.size(0)});  // the embedding needs one level per row
-  auto c = pre_->coefficients(sigma.reshape(broadcast));
+  auto c = pre_->coefficients(sigma.reshape(sigma_shape(x)));
   const bool bf16 =
       x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && compute_dtype(x.device()) == torch::kBFloat16;
   ProductDtypeGuard products(bf16 ? torch::kBFloat16 : torch::kFloat32);  // as in forward()
