@@ -17,6 +17,7 @@
 #include "edm/sampling/counting_denoiser.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/sampling/samplers.h"
+#include "edm/sampling/step_fit.h"
 #include "edm/sampling/step_search.h"
 #include "edm/viz/plot.h"
 
@@ -88,6 +89,36 @@ void searched_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const t
   }
 }
 
+// Samplers on time steps fitted for each NFE (step_fit.h) on 32 other
+// latents (seed 1), from EDM's rho = 7 steps; measured on the usual latents.
+void fitted_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const torch::Tensor& truth,
+                 const torch::Tensor& latents, plot::Plot& p) {
+  auto gen = seed_generator(1);
+  auto fit_latents = at::randn(latents.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32));
+  for (auto [label, sampler] :
+       {std::pair{"iPNDM (4), fitted", "ipndm"}, {"UniPC-3, fitted", "unipc"}, {"DEIS tAB3, fitted", "deis"}}) {
+    const SamplerInfo& info = find_sampler(sampler);
+    StepFitObjective objective(net, fit_latents, {}, info, SamplerOptions{}, 256);
+    std::printf("%-22s", label);
+    std::vector<double> xs, ys;
+    for (auto nfe : nfes) {
+      if (nfe > 15) break;  // the fit is for few steps
+      SamplerOptions o;
+      o.num_steps = steps_for_nfe(info, o, nfe);
+      auto start = noise_levels(net, o);
+      start.pop_back();  // the final 0 is implied
+      o.steps = fit_levels(objective, start, StepFitOptions{});
+      auto x = run_sampler(info, net, latents, {}, {}, o);
+      xs.push_back(static_cast<double>(nfe));
+      ys.push_back((x - truth).square().mean().sqrt().item<double>());
+      std::printf(" %8.4f", ys.back());
+      std::fflush(stdout);
+    }
+    std::printf("\n");
+    p.add_series(label, xs, ys, {}, 2, 3);
+  }
+}
+
 // DPM-Solver-12 at several tolerances: its NFE is what it used (mean per image).
 void adaptive_rows(IdealDenoiser& net, const torch::Tensor& latents, const torch::Tensor& truth, plot::Plot& p) {
   std::shared_ptr<Denoiser> shared(&net, [](Denoiser*) {});
@@ -121,7 +152,7 @@ int main(int argc, char** argv) {
       ref_steps = std::stoll(argv[i + 1]);
     else if (a == "--plot")
       plot_path = argv[i + 1];
-    else if (a == "--searched-only")  // value 1: only the rows on searched steps
+    else if (a == "--searched-only")  // value 1: only the rows on searched and fitted steps
       searched_only = std::stoi(argv[i + 1]) != 0;
     else if (a == "--threads")
       threads = std::stoi(argv[i + 1]);
@@ -168,6 +199,7 @@ int main(int argc, char** argv) {
     p.add_series(s.label, xs, ys, {}, 2, 3);
   }
   searched_rows(net, nfes, truth, latents, p);
+  fitted_rows(net, nfes, truth, latents, p);
   if (!searched_only) adaptive_rows(net, latents, truth, p);
   p.save(plot_path);
   std::cout << "plot in " << plot_path << "\n";

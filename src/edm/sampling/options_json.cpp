@@ -41,6 +41,7 @@ void for_each_field(Options& o, F&& f) {
   f("corrector-steps", o.corrector_steps);
   f("snr", o.snr);
   f("respace", o.respace);
+  f("clip-denoised", o.clip_denoised);
   f("steps-file", o.steps);  // the noise levels themselves, so no file is needed to remake an image
 }
 
@@ -50,6 +51,7 @@ nlohmann::json put(double v) {
 }
 nlohmann::json put(int64_t v) { return v; }
 nlohmann::json put(int v) { return v; }
+nlohmann::json put(bool v) { return v; }
 nlohmann::json put(const std::vector<double>& v) { return v; }
 nlohmann::json put(const std::string& v) { return v; }
 nlohmann::json put(const std::optional<double>& v) { return v ? put(*v) : nlohmann::json(); }
@@ -82,6 +84,10 @@ void get(const nlohmann::json& j, const std::string& key, int& v) {
   get(j, key, wide);
   if (wide < INT32_MIN || wide > INT32_MAX) wrong_type(key, "a 32-bit integer");
   v = static_cast<int>(wide);
+}
+void get(const nlohmann::json& j, const std::string& key, bool& v) {
+  if (!j.is_boolean()) wrong_type(key, "true or false");
+  v = j.get<bool>();
 }
 void get(const nlohmann::json& j, const std::string& key, std::vector<double>& v) {
   if (!j.is_array()) wrong_type(key, "an array of numbers");

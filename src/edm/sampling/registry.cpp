@@ -1,4 +1,5 @@
 #include "edm/core/error.h"
+#include "edm/sampling/clipped_denoiser.h"
 #include "edm/sampling/samplers.h"
 
 namespace edm {
@@ -79,7 +80,9 @@ torch::Tensor run_sampler(const SamplerInfo& s, Denoiser& net, const torch::Tens
                           const StepFn& on_step) {
   validate(o);
   check_options(s, o);
-  return s.run(net, latents, class_labels, randn_like, o, on_step);
+  if (!o.clip_denoised) return s.run(net, latents, class_labels, randn_like, o, on_step);
+  ClippedDenoiser clipped(std::shared_ptr<Denoiser>(&net, [](Denoiser*) {}));
+  return s.run(clipped, latents, class_labels, randn_like, o, on_step);
 }
 
 torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,

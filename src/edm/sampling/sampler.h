@@ -35,6 +35,7 @@ struct SamplerOptions {
   double rtol = 0.05;                    // adaptive: relative error tolerance per step
   std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
   int64_t respace = 0;                   // ddpm: K of a DDPM model's own levels (0: the --disc levels)
+  bool clip_denoised = false;            // D clamped to the data range [-1, 1] (Improved DDPM's clip_denoised)
 
   // Predictor-corrector (pc).
   std::string predictor = "reverse-diffusion";  // reverse-diffusion | euler-maruyama

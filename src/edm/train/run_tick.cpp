@@ -97,8 +97,10 @@ std::string TrainRun::finish(const TrainFrontEnd& fe) {
     if (grid_due) {
       auto denoiser = load_denoiser(final_net, device_);
       std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";
-      write_sample_grid(*denoiser, cond_ ? data_.class_names : std::vector<std::string>{}, fe.grid_per_class,
-                        fe.grid_steps, grid);
+      SamplerOptions so;
+      so.num_steps = fe.grid_steps;
+      so.clip_denoised = o_.precond == "ddpm";  // an epsilon model's D strays at high noise (clipped_denoiser.h)
+      write_sample_grid(*denoiser, cond_ ? data_.class_names : std::vector<std::string>{}, fe.grid_per_class, so, grid);
     }
     stats_.close();
     plot_loss_curve(run_dir_ + "/stats.jsonl", curve);

@@ -22,11 +22,11 @@ torch::Tensor sample_grid(Denoiser& net, int64_t per_row, uint64_t first_seed, G
   return make_grid(torch::cat(images), per_row, 1);
 }
 
-void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row, int64_t steps,
-                       const std::string& png_path) {
+void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row,
+                       const SamplerOptions& sampler_options, const std::string& png_path) {
   torch::NoGradGuard no_grad;
   GenerateOptions o;
-  o.sampler_options.num_steps = steps;
+  o.sampler_options = sampler_options;
   auto grid = sample_grid(net, per_row, 0, o);  // uint8 [H,W,C], one row per class
   const int64_t rows = net.label_dim() > 0 ? net.label_dim() : per_row;
   // Upscale small images so that a person can see them.

@@ -17,9 +17,9 @@ namespace edm {
 // Unconditional: per_row x per_row images from seeds first_seed.. .
 torch::Tensor sample_grid(Denoiser& net, int64_t per_row, uint64_t first_seed, GenerateOptions options = {});
 
-// The grid of seeds 0.. with `steps` sampler steps, upscaled so that small
-// images can be seen, each row labelled with its class name when given.
-void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row, int64_t steps,
-                       const std::string& png_path);
+// The grid of seeds 0.. with EDM's sampler and options `o`, upscaled so that
+// small images can be seen, each row labelled with its class name when given.
+void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row,
+                       const SamplerOptions& o, const std::string& png_path);
 
 }  // namespace edm
