@@ -35,6 +35,8 @@ int free_port() {
 
 namespace {
 
+bool usage_error(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 2; }
+
 std::string describe(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
@@ -134,8 +136,11 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
         if (!ok && failed_rank < 0) {
           failed_rank = r;
           failed_status = status;
-          for (pid_t p : pids)
-            if (p > 0) ::kill(p, SIGTERM);
+          // A usage error is the same on every rank: rank 0 is let finish
+          // printing it; other failures stop the ranks at once.
+          if (!usage_error(status))
+            for (pid_t p : pids)
+              if (p > 0) ::kill(p, SIGTERM);
           deadline = std::chrono::steady_clock::now() + grace;
         }
       }
@@ -155,6 +160,7 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
   }
   if (signals.forwarded())
     throw Error(std::string("stopped by signal ") + strsignal(signals.forwarded()) + "; the ranks were stopped too");
+  if (failed_rank >= 0 && usage_error(failed_status)) throw ReportedUsageError();
   if (failed_rank >= 0)
     throw Error("rank " + std::to_string(failed_rank) + " of " + std::to_string(nproc) + " " + describe(failed_status) +
                 "; stopped the other ranks");
