@@ -122,7 +122,7 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
     }
     pids[r] = pid;
   }
-  int running = nproc, failed_rank = -1, failed_status = 0;
+  int running = nproc, failed_rank = -1, failed_status = 0, rank0_status = 0;
   auto deadline = std::chrono::steady_clock::time_point::max();
   while (running > 0) {
     int status = 0;
@@ -132,6 +132,7 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
         if (pids[r] != pid) continue;
         pids[r] = -1;
         --running;
+        if (r == 0) rank0_status = status;
         bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok && failed_rank < 0) {
           failed_rank = r;
@@ -160,7 +161,7 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
   }
   if (signals.forwarded())
     throw Error(std::string("stopped by signal ") + strsignal(signals.forwarded()) + "; the ranks were stopped too");
-  if (failed_rank >= 0 && usage_error(failed_status)) throw ReportedUsageError();
+  if (failed_rank >= 0 && usage_error(rank0_status)) throw ReportedUsageError();  // rank 0 printed it
   if (failed_rank >= 0)
     throw Error("rank " + std::to_string(failed_rank) + " of " + std::to_string(nproc) + " " + describe(failed_status) +
                 "; stopped the other ranks");
