@@ -153,6 +153,7 @@ TEST(HardeningCli, WorkHasABoundAndUsageErrorsPrintOnce) {
   const std::string net = " --net " + (dir / "ideal.safetensors");
   for (const std::string& args :
        {"generate" + net + " --seeds 0 --steps 2000000000 --outdir " + (dir / "out"),
+        "generate" + net + " --seeds 0 --nfe 2000000000 --outdir " + (dir / "out"),
         "toy --ode 1000000000 --out " + (dir / "toy.png"), "train --xflip 5 --dry-run --data " + (dir / "none")}) {
     auto r = test::run_edm(args);
     EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
