@@ -19,9 +19,17 @@ mkdir -p "$out/obj" "$out/corpus/$target"
 sanitize="-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 flags="-std=gnu++17 -O1 -g $sanitize -DUSE_C10D_GLOO -DUSE_DISTRIBUTED -D_GLIBCXX_USE_CXX11_ABI=1
   -I$root/src -I$root/tests -I/usr/include/stb -isystem /usr/include/torch/csrc/api/include"
-# The parsers under test, instrumented; their symbols replace libedm.a's.
-parsers="io/safetensors_format io/safetensors io/image io/gzip core/rng data/idx data/archive data/dataset
-  nn/config_reader nn/network nn/make_precond model/model_file sampling/ideal_denoiser"
+# The target's parsers, instrumented; their symbols replace libedm.a's.
+case $target in
+  safetensors) parsers="io/safetensors_format" ;;
+  model_file) parsers="io/safetensors_format io/safetensors model/model_file nn/config_reader nn/network
+    nn/make_precond sampling/ideal_denoiser" ;;
+  edm_config) parsers="nn/config_reader nn/network nn/make_precond" ;;
+  dataset_zip | dataset_json) parsers="data/archive data/dataset io/image" ;;
+  idx) parsers="data/idx io/gzip" ;;
+  png) parsers="io/image" ;;
+  seeds) parsers="core/rng" ;;
+esac
 objs=""
 for p in $parsers; do
   o=$out/obj/$(echo "$p" | tr / _).o
