@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edm/core/error.h"
+#include "edm/data/idx.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/image.h"
 #include "edm/io/safetensors.h"
@@ -142,6 +143,18 @@ TEST(HardeningModels, StateCountersOutOfRangeAreRefused) {
       dir / "state.safetensors", t,
       {{"edm.format", "edm-train-state-v1"}, {"edm.config", read_model_config(f).dump()}, {"edm.train", info.dump()}});
   expect_error([&] { read_train_state_info(dir / "state.safetensors"); }, {"out of range", "cur_nimg"});
+}
+
+TEST(HardeningModels, IdxHeadersWithEmptyOrOverflowingDimensionsAreRefused) {
+  test::TempDir dir;
+  // Found by the idx fuzz target: a zero dimension made a null copy target.
+  write_file_atomic(dir / "empty.idx", std::string("\0\0\x08\x03\0\0\x08\x03\x01_\0\0\0\0\0\0", 16));
+  expect_error([&] { read_idx(dir / "empty.idx"); }, {"empty dimension"});
+  // Four dimensions of 2^32 - 1: their product overflows 64 bits.
+  std::string huge("\0\0\x08\x04", 4);
+  for (int d = 0; d < 4; ++d) huge += std::string(4, '\xff');
+  write_file_atomic(dir / "huge.idx", huge + "data");
+  expect_error([&] { read_idx(dir / "huge.idx"); }, {"larger than its data"});
 }
 
 // ---------------------------------------------------------------------------
