@@ -76,7 +76,7 @@ TEST(HardeningModels, ConfigSizesAreCheckedAgainstTheFileBeforeAnythingIsBuilt) 
       {"labels", [](json& c) { c["label_dim"] = 1000000; }, {"map_label"}},
       {"channels", [](json& c) { c["model"]["model_channels"] = int64_t(1) << 40; }, {"model_channels"}},
       // Within the bounds, but 4096 channels would allocate gigabytes: refused by shape, on the meta device.
-      {"width", [](json& c) { c["model"]["model_channels"] = 4096; }, {"has shape", "edm.config's sizes give"}},
+      {"width", [](json& c) { c["model"]["model_channels"] = 4096; }, {"has shape", "by edm.config"}},
       {"img_channels", [](json& c) { c["img_channels"] = int64_t(1) << 30; }, {"img_channels"}},
       {"levels", [](json& c) { c["model"]["channel_mult"] = std::vector<int>(40, 1); }, {"channel_mult"}},
       {"type", [](json& c) { c["label_dim"] = "ten"; }, {"\"label_dim\" must be an integer"}},

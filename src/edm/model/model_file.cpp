@@ -68,8 +68,8 @@ void check_config_matches(const nlohmann::json& config, const std::map<std::stri
     auto it = tensors.find(name);
     if (it == tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
     if (it->second.numel() != t.numel() || (it->second.dim() > 1 && it->second.sizes() != t.sizes()))
-      throw Error(where + ": tensor '" + name + "' has shape " + shape_str(it->second.sizes()) +
-                  ", edm.config's sizes give " + shape_str(t.sizes()));
+      throw Error(where + ": tensor '" + name + "' has shape " + shape_str(it->second.sizes()) + ", expected " +
+                  shape_str(t.sizes()) + " by edm.config");
   }
 }
 
