@@ -80,6 +80,8 @@ TEST(HardeningModels, ConfigSizesAreCheckedAgainstTheFileBeforeAnythingIsBuilt) 
       {"img_channels", [](json& c) { c["img_channels"] = int64_t(1) << 30; }, {"img_channels"}},
       {"levels", [](json& c) { c["model"]["channel_mult"] = std::vector<int>(40, 1); }, {"channel_mult"}},
       {"type", [](json& c) { c["label_dim"] = "ten"; }, {"\"label_dim\" must be an integer"}},
+      // Found by the edm_config fuzz target: a whole float beyond int64 was cast.
+      {"float", [](json& c) { c["img_resolution"] = 8.1e28; }, {"\"img_resolution\" must be an integer"}},
   };
   for (const auto& c : cases) {
     const auto path = with_config(dir, model, c.name + ".safetensors", c.edit);
