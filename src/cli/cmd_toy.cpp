@@ -65,8 +65,12 @@ void register_toy(CLI::App& app) {
       ->check(CLI::IsMember({"linear", "vp", "ve", "all"}))
       ->capture_default_str();
   toy->add_option("--sigma-max", o->one.sigma_max, "Largest noise level drawn")->capture_default_str();
-  toy->add_option("--ode", o->one.num_ode, "ODE curves")->check(CLI::NonNegativeNumber)->capture_default_str();
-  toy->add_option("--sde", o->one.num_sde, "SDE paths")->check(CLI::NonNegativeNumber)->capture_default_str();
+  toy->add_option("--ode", o->one.num_ode, "ODE curves (at most 10000)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  toy->add_option("--sde", o->one.num_sde, "SDE paths (at most 10000)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
   toy->add_option("--seed", o->one.seed, "Seed of the SDE paths")->capture_default_str();
   toy->add_option("--out", o->out1, "PNG to write")->capture_default_str();
   toy->callback([o, toy] {
@@ -77,12 +81,18 @@ void register_toy(CLI::App& app) {
   two->add_option("--data", o->two.data, "moons, gmm or spiral")
       ->check(CLI::IsMember({"moons", "gmm", "spiral"}))
       ->capture_default_str();
-  two->add_option("--train-steps", o->two.steps, "Training steps")->check(CLI::PositiveNumber)->capture_default_str();
-  two->add_option("--batch", o->two.batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  two->add_option("--train-steps", o->two.steps, "Training steps (at most 10^7)")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  two->add_option("--batch", o->two.batch, "Batch size (at most 10^6)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   two->add_option("--lr", o->two.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  two->add_option("--samples", o->two.num_samples, "Samples drawn")->check(CLI::PositiveNumber)->capture_default_str();
-  two->add_option("--steps", o->two.sampler_steps, "Sampler steps (Heun, EDM time steps)")
-      ->check(CLI::PositiveNumber)
+  two->add_option("--samples", o->two.num_samples, "Samples drawn (at most 10^7)")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  two->add_option("--steps", o->two.sampler_steps, "Sampler steps (Heun, EDM time steps; at most 10^6)")
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   two->add_option("--seed", o->two.seed, "Seed")->capture_default_str();
   two->add_option("--out", o->out2, "PNG to write")->capture_default_str();

@@ -24,6 +24,7 @@ struct TrainArgs {
   int64_t batch = 0, batch_gpu = 0, cbase = 0, T = 0;
   std::string beta;
   std::string cres, ema_std;
+  CLI::App* sub = nullptr;
   CLI::Option *cond_opt, *duration_opt, *lr_opt, *dropout_opt, *tick_opt, *batch_opt, *batch_gpu_opt, *cbase_opt,
       *lr_rampup_opt, *max_minutes_opt, *ema_opt, *decay_opt, *P_mean_opt, *P_std_opt, *beta_opt, *T_opt;
 };
@@ -53,6 +54,9 @@ void run(TrainArgs& a) {
   warn_if_slow_blas();
   auto& o = a.o;
   a.fe.device = a.runtime.device;
+  for (const auto* opt : a.sub->get_options())
+    if (opt->count() > 0)
+      for (const auto& name : opt->get_lnames()) o.given.insert(name);
   if (*a.cond_opt) o.cond = a.cond;
   if (*a.duration_opt) o.duration = a.duration;
   if (*a.lr_opt) o.lr = a.lr;
@@ -86,6 +90,7 @@ void run(TrainArgs& a) {
 void register_train(CLI::App& app) {
   auto* sub = app.add_subcommand("train", "Train a diffusion model (reference train.py options)");
   auto a = std::make_shared<TrainArgs>();
+  a->sub = sub;
   auto& o = a->o;
   sub->add_option("--outdir", o.outdir, "Where to save the results")->capture_default_str();
   sub->add_option("--data", o.data, "fashion-mnist, a folder or a .zip of images (+ dataset.json)")
@@ -121,9 +126,11 @@ void register_train(CLI::App& app) {
   sub->add_option("--label-dropout", o.label_dropout, "Label dropout, for classifier-free guidance")
       ->capture_default_str();
   sub->add_flag("--classifier", o.classifier,
-               "Train a noise-aware classifier p(y | x; sigma) for classifier guidance (the data's labels)");
+                "Train a noise-aware classifier p(y | x; sigma) for classifier guidance (the data's labels)");
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
-  sub->add_option("--xflip", o.xflip, "Enable dataset x-flips")->capture_default_str();
+  sub->add_option("--xflip", o.xflip, "Enable dataset x-flips (0 or 1)")
+      ->check(CLI::IsMember({"0", "1", "true", "false"}))
+      ->capture_default_str();
   sub->add_flag("--fp16", o.fp16, "Mixed-precision float16 on CUDA");
   sub->add_flag("--bf16", o.bf16, "Mixed-precision bfloat16 (CUDA, or a CPU with AVX512_BF16/AMX: see edm info)");
   sub->add_option("--ls", o.ls, "Loss scaling")->capture_default_str();

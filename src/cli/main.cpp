@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "edm/core/error.h"
+#include "edm/dist/launch.h"
 
 namespace {
 
@@ -52,10 +53,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "edm: error: " << first_line(e.what()) << " (see --help)\n";
+    if (!edm::dist::is_secondary_rank()) std::cerr << "edm: error: " << first_line(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const edm::dist::ReportedUsageError&) {
     return 2;
   } catch (const edm::UsageError& e) {
-    std::cerr << "edm: error: " << first_line(e.what()) << "\n";
+    if (!edm::dist::is_secondary_rank()) std::cerr << "edm: error: " << first_line(e.what()) << "\n";
     return 2;
   } catch (const edm::Error& e) {
     std::cerr << "edm: error: " << first_line(e.what()) << "\n";

@@ -33,6 +33,8 @@ class FolderTree : public FileTree {
   std::string root_;
 };
 
+constexpr zip_uint64_t kMaxEntryBytes = zip_uint64_t(1) << 30;
+
 class ZipTree : public FileTree {
  public:
   explicit ZipTree(const std::string& path) : path_(path) {
@@ -57,6 +59,11 @@ class ZipTree : public FileTree {
     if (zip_stat(zip_, name.c_str(), 0, &st) != 0) throw Error(path_ + ": no entry " + name);
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen(zip_, name.c_str(), 0), zip_fclose);
     if (!f) throw Error(path_ + ": cannot read " + name);
+    // The declared size is allocated before reading: deflate expands at most
+    // 1032:1, and no image or dataset.json of a data set needs a gigabyte.
+    const bool ratio_ok = !(st.valid & ZIP_STAT_COMP_SIZE) || st.size <= 1032 * st.comp_size + 1024;
+    if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxEntryBytes || !ratio_ok)
+      throw Error(path_ + ": entry " + name + " declares an implausible size of " + std::to_string(st.size) + " bytes");
     std::string data(st.size, '\0');
     if (zip_fread(f.get(), data.data(), st.size) != static_cast<zip_int64_t>(st.size))
       throw Error(path_ + ": " + name + " is corrupt");

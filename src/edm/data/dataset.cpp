@@ -66,6 +66,10 @@ Dataset load_images(const std::string& spec, FileTree& src) {
         auto it = by_name.find(n);
         if (it == by_name.end()) throw Error(spec + "/dataset.json has no label for " + n);
         if (it->second < 0) throw Error(spec + "/dataset.json: negative label for " + n);
+        // Labels are one-hot: their count sizes the network's class input.
+        if (it->second >= (int64_t(1) << 24))
+          throw Error(spec + "/dataset.json: label " + std::to_string(it->second) + " of " + n +
+                      " is above 2^24 classes");
         labels.push_back(it->second);
       }
       d.labels = torch::tensor(labels, torch::kInt64);

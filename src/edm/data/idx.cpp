@@ -21,6 +21,10 @@ torch::Tensor read_idx(const std::string& path) {
   for (int d = 0; d < ndim; ++d) {
     size_t o = 4 + 4 * d;
     uint32_t v = (uint32_t(u8(o)) << 24) | (uint32_t(u8(o + 1)) << 16) | (uint32_t(u8(o + 2)) << 8) | u8(o + 3);
+    // A zero dimension leaves no data (and a null pointer to copy to); the
+    // product is checked against the file's size before it can overflow.
+    if (v == 0) throw Error("'" + path + "' has an empty dimension in its IDX header");
+    if (count > b.size() / v) throw Error("'" + path + "' has an IDX header larger than its data");
     shape.push_back(v);
     count *= v;
   }

@@ -35,6 +35,8 @@ int free_port() {
 
 namespace {
 
+bool usage_error(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 2; }
+
 std::string describe(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
@@ -120,7 +122,7 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
     }
     pids[r] = pid;
   }
-  int running = nproc, failed_rank = -1, failed_status = 0;
+  int running = nproc, failed_rank = -1, failed_status = 0, rank0_status = 0;
   auto deadline = std::chrono::steady_clock::time_point::max();
   while (running > 0) {
     int status = 0;
@@ -130,12 +132,16 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
         if (pids[r] != pid) continue;
         pids[r] = -1;
         --running;
+        if (r == 0) rank0_status = status;
         bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok && failed_rank < 0) {
           failed_rank = r;
           failed_status = status;
-          for (pid_t p : pids)
-            if (p > 0) ::kill(p, SIGTERM);
+          // A usage error is the same on every rank: rank 0 is let finish
+          // printing it; other failures stop the ranks at once.
+          if (!usage_error(status))
+            for (pid_t p : pids)
+              if (p > 0) ::kill(p, SIGTERM);
           deadline = std::chrono::steady_clock::now() + grace;
         }
       }
@@ -155,6 +161,7 @@ void launch_local(int nproc, const std::string& program, const std::vector<std::
   }
   if (signals.forwarded())
     throw Error(std::string("stopped by signal ") + strsignal(signals.forwarded()) + "; the ranks were stopped too");
+  if (failed_rank >= 0 && usage_error(rank0_status)) throw ReportedUsageError();  // rank 0 printed it
   if (failed_rank >= 0)
     throw Error("rank " + std::to_string(failed_rank) + " of " + std::to_string(nproc) + " " + describe(failed_status) +
                 "; stopped the other ranks");

@@ -25,6 +25,7 @@ double classifier_accuracy(FashionCnnImpl& net, const torch::Tensor& images, con
 
 double train_fashion_detector(const std::string& dest, const DetectorTrainOptions& o, torch::Device device) {
   if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0)) throw UsageError("epochs, batch and lr must be positive");
+  if (o.epochs > 10000) throw UsageError("--epochs must be at most 10000");
   auto train = o.data_dir.empty() ? load_fashion_mnist("train") : load_fashion_mnist("train", o.data_dir);
   auto test = o.data_dir.empty() ? load_fashion_mnist("t10k") : load_fashion_mnist("t10k", o.data_dir);
   torch::manual_seed(o.seed);

@@ -8,7 +8,7 @@ namespace edm {
 
 void validate(const LikelihoodOptions& o) {
   validate_likelihood_levels(o.levels);
-  if (o.probes < 1) throw UsageError("--probes must be at least 1");
+  if (o.probes < 1 || o.probes > 10000) throw UsageError("--probes must be in 1..10000");
 }
 
 torch::Tensor ode_nll_of_images(Denoiser& net, const torch::Tensor& images, const torch::Tensor& class_labels,

@@ -53,15 +53,32 @@ void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, tor
     if (!expected.count(kv.first)) throw Error(where + ": unexpected tensor '" + kv.first + "'");
 }
 
-std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
-                                                    torch::Device device) {
+void check_config_matches(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
+                          const std::string& where) {
+  networks::Build meta{torch::kMeta, false};
+  meta.max_tensors = int64_t(tensors.size());
+  for (const auto& kv : tensors) meta.max_values += kv.second.numel();
   std::shared_ptr<networks::PrecondImpl> net;
   try {
-    net = networks::make_precond(config, networks::Build{device, false});  // every tensor comes from the file
+    net = networks::make_precond(config, meta);
   } catch (const Error& e) {
-    throw Error(file.path() + ": " + e.what());
+    throw Error(where + ": " + e.what());
   }
-  load_state_dict(*net, file.all(), file.path());
+  for (const auto& [name, t] : state_dict(*net)) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
+    if (it->second.numel() != t.numel() || (it->second.dim() > 1 && it->second.sizes() != t.sizes()))
+      throw Error(where + ": tensor '" + name + "' has shape " + shape_str(it->second.sizes()) + ", expected " +
+                  shape_str(t.sizes()) + " by edm.config");
+  }
+}
+
+std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
+                                                    torch::Device device) {
+  auto tensors = file.all();
+  check_config_matches(config, tensors, file.path());                         // before anything is allocated
+  auto net = networks::make_precond(config, networks::Build{device, false});  // every tensor comes from the file
+  load_state_dict(*net, tensors, file.path());
   return net;
 }
 
@@ -75,6 +92,8 @@ std::string model_format(const nlohmann::json& config) {
 }
 
 nlohmann::json read_model_config(const TensorFile& file) {
+  if (file.metadata("edm.format", "") == "edm-train-state-v1")
+    throw Error(file.path() + " is a training state, not a model (give a network-snapshot-*.safetensors)");
   auto it = file.metadata().find("edm.config");
   if (it == file.metadata().end()) throw Error(file.path() + ": not a model file (no edm.config metadata)");
   nlohmann::json config;
@@ -107,7 +126,8 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
 std::shared_ptr<NoisyClassifier> load_classifier(const std::string& path, torch::Device device) {
   TensorFile file(path);
   auto config = read_model_config(file);
-  if (config.value("num_classes", int64_t(0)) <= 0)
+  if (!config.contains("num_classes") || !config["num_classes"].is_number_integer() ||
+      config["num_classes"].get<int64_t>() <= 0)
     throw Error(path + " is a denoiser, not a noise-aware classifier (edm train --classifier makes one)");
   return networks::as_classifier(load_precond(file, config, device), device);
 }

@@ -38,6 +38,13 @@ std::shared_ptr<NoisyClassifier> load_classifier(const std::string& path, torch:
 // expected and of the right shape (errors name the tensor).
 std::shared_ptr<networks::PrecondImpl> load_precond(const TensorFile& file, const nlohmann::json& config,
                                                     torch::Device device);
+// Builds the network of `config` on the meta device (no memory), bounded by
+// the size of `tensors`, and compares its tensors' names and shapes with
+// them: a configuration that does not describe these tensors (num_blocks
+// 10^9, a huge label_dim or model_channels) fails here, naming the key or
+// tensor, before anything is allocated. Throws edm::Error prefixed by `where`.
+void check_config_matches(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
+                          const std::string& where);
 // Writes the module's state_dict (reference key names) and its edm.config, atomically.
 void save_precond(const std::string& path, networks::PrecondImpl& net);
 

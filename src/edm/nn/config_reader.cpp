@@ -26,7 +26,9 @@ int64_t ConfigReader::integer(const std::string& key, int64_t fallback) {
   auto v = find(key);
   if (!v) return fallback;
   if (v->is_number_integer()) return v->get<int64_t>();
-  if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) return int64_t(v->get<double>());
+  // A whole float (8.0) is an integer; one beyond int64 is not (its cast is undefined).
+  if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>() && std::fabs(v->get<double>()) < 9e18)
+    return int64_t(v->get<double>());
   fail(key, "must be an integer");
 }
 

@@ -23,9 +23,13 @@ struct Init {
 // Where parameters are made. initialise=false leaves them uninitialised (they
 // are about to be overwritten by a model file); the meta device allocates
 // nothing at all (parameter counts of huge networks).
+// max_tensors / max_values (0: no bound) are the tensor table of the file the
+// network is about to be loaded from: a configuration needing more tensors
+// than the file holds is refused before a module is made.
 struct Build {
   torch::Device device = torch::kCPU;
   bool initialise = true;
+  int64_t max_tensors = 0, max_values = 0;
 };
 
 // A float32 tensor of `shape` drawn as the mode says, times `scale`.

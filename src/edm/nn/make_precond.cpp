@@ -54,7 +54,18 @@ std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Bu
     throw Error("edm.config has no \"precond\" name");
   ConfigReader r(config, "edm.config");
   auto choice = read_choice(config["precond"].get<std::string>(), r);
-  return std::make_shared<PrecondImpl>(config, r, choice.pre, choice.layout, build);
+  try {
+    return std::make_shared<PrecondImpl>(config, r, choice.pre, choice.layout, build);
+  } catch (const c10::Error& e) {  // a size torch refuses (an overflowing shape, an allocation)
+    const std::string what = e.what_without_backtrace();
+    throw Error("edm.config: a network of these sizes cannot be built: " + what.substr(0, what.find('\n')));
+  }
+}
+
+int64_t parameter_count(const nlohmann::json& config) {
+  int64_t n = 0;
+  for (const auto& p : make_precond(config, Build{torch::kMeta, false})->parameters()) n += p.numel();
+  return n;
 }
 
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config) { return make_precond(config, Build{}); }

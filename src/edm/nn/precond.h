@@ -117,6 +117,9 @@ void check_precision(Precision precision, torch::Device device);
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config);
 // The same on build.device, initialised or not (meta: shapes only).
 std::shared_ptr<PrecondImpl> make_precond(const nlohmann::json& config, const Build& build);
+// The number of parameters of the network of `config`, counted on the meta
+// device (nothing allocated), so that a size can be refused before it is built.
+int64_t parameter_count(const nlohmann::json& config);
 
 // A network as a sampling-side denoiser (eval mode, no grad, inputs moved to
 // `device`). Model files: edm/model/model_file.h.

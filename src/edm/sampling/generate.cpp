@@ -57,7 +57,20 @@ torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, 
   NoiseFn noise = [&](const torch::Tensor& like) {
     return rnd.randn(like.sizes().slice(1), torch::kFloat64, like.device());
   };
-  return run_sampler(resolve_sampler(o), net, in.latents, in.class_labels, noise, o.sampler_options, on_step);
+  auto images = run_sampler(resolve_sampler(o), net, in.latents, in.class_labels, noise, o.sampler_options, on_step);
+  check_finite_images(images, seeds);
+  return images;
+}
+
+void check_finite_images(const torch::Tensor& images, const std::vector<uint64_t>& seeds) {
+  auto finite = torch::isfinite(images).flatten(1).all(1).cpu();
+  std::string bad;
+  int64_t count = 0;
+  for (int64_t i = 0; i < finite.size(0); ++i)
+    if (!finite[i].item<bool>() && ++count <= 10) bad += (bad.empty() ? "" : ", ") + std::to_string(seeds.at(i));
+  if (count)
+    throw Error("the model gave non-finite values (NaN or Inf) for seed" + std::string(count > 1 ? "s " : " ") + bad +
+                (count > 10 ? " and " + std::to_string(count - 10) + " more" : "") + "; no image is written for them");
 }
 
 std::string seed_image_path(const std::string& outdir, uint64_t seed, bool subdirs) {

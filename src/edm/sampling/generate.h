@@ -46,6 +46,11 @@ SeedDraws draw_seed_inputs(SeedBatch& rnd, const Denoiser& net, const GenerateOp
 torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, const GenerateOptions& o,
                              const torch::Tensor& latents = {}, const StepFn& on_step = {});
 
+// Throws edm::Error naming the seeds (at most 10) whose images [N,...] hold
+// a NaN or Inf: such an image would be written as a plausible-looking PNG.
+// generate_batch checks its output with it.
+void check_finite_images(const torch::Tensor& images, const std::vector<uint64_t>& seeds);
+
 // The PNG path of a seed as the reference names it ({seed:06d}.png, inside
 // {seed - seed % 1000:06d}/ with subdirs).
 std::string seed_image_path(const std::string& outdir, uint64_t seed, bool subdirs);

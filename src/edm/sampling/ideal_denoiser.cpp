@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "edm/core/error.h"
 
@@ -68,6 +69,15 @@ std::shared_ptr<Denoiser> load_ideal_denoiser(const TensorFile& file, const nloh
   for (const auto& [key, value] : config.items())
     if (key != "precond" && key != "std" && key != "img_resolution" && key != "img_channels" && key != "label_dim")
       throw Error(file.path() + ": unknown key \"" + key + "\" in the ideal denoiser's edm.config");
+  // Sizes must be integers (a raw JSON type error otherwise) and agree with the points.
+  auto integer = [&](const char* key) -> std::optional<int64_t> {
+    if (!config.contains(key)) return std::nullopt;
+    if (!config[key].is_number_integer() || config[key].get<int64_t>() < 0)
+      throw Error(file.path() + ": edm.config \"" + key + "\" is not a non-negative integer");
+    return config[key].get<int64_t>();
+  };
+  const int64_t label_dim = integer("label_dim").value_or(0);
+  const auto img_resolution = integer("img_resolution"), img_channels = integer("img_channels");
   double std = 0;
   if (config.contains("std")) {
     if (!config["std"].is_number()) throw Error(file.path() + ": edm.config \"std\" is not a number");
@@ -78,13 +88,20 @@ std::shared_ptr<Denoiser> load_ideal_denoiser(const TensorFile& file, const nloh
   if (points.dim() < 2) throw Error(file.path() + ": tensor 'points' must be [K,C,H,W] or [K,...]");
   for (int64_t d = 1; d < points.dim(); ++d)
     if (points.size(d) == 0) throw Error(file.path() + ": tensor 'points' has an empty dimension");
+  if (points.dim() == 4 && points.size(2) != points.size(3))
+    throw Error(file.path() + ": tensor 'points' holds " + std::to_string(points.size(2)) + "x" +
+                std::to_string(points.size(3)) + " images; images must be square");
+  if ((img_channels && *img_channels != points.size(1)) ||
+      (img_resolution && *img_resolution != (points.dim() > 2 ? points.size(2) : 0)))
+    throw Error(file.path() + ": edm.config's img_channels / img_resolution do not match tensor 'points' " +
+                c10::str(points.sizes()));
   torch::Tensor labels;
   if (file.has("labels")) labels = file.get("labels");
   for (const auto& name : file.names())
     if (name != "points" && name != "labels") throw Error(file.path() + ": unexpected tensor '" + name + "'");
   try {
     return std::make_shared<IdealDenoiser>(points.to(device), labels.defined() ? labels.to(device) : labels, std,
-                                           config.value("label_dim", int64_t(0)));
+                                           label_dim);
   } catch (const Error& e) {
     throw Error(file.path() + ": " + e.what());
   }

@@ -95,6 +95,8 @@ int64_t sampler_nfe(const std::string& name, const SamplerOptions& o) { return f
 
 int64_t steps_for_nfe(const SamplerInfo& s, SamplerOptions o, int64_t nfe) {
   if (s.nfe(o) < 0) throw UsageError(std::string("sampler '") + s.name + "' picks its own steps: --nfe does not apply");
+  // As --steps: the search below tries every step count up to nfe.
+  if (nfe > 1000000) throw UsageError("--nfe must be at most 1000000, got " + std::to_string(nfe));
   std::string made;
   for (o.num_steps = 1; o.num_steps <= nfe + 1; ++o.num_steps) {
     const int64_t n = s.nfe(o);

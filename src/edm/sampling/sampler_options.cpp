@@ -12,12 +12,19 @@ namespace edm {
 
 namespace {
 
+constexpr int64_t kMaxSteps = 1000000, kMaxInnerSteps = 10000;
+
 void check_not_nan(double v, const char* flag) {
   if (std::isnan(v)) throw UsageError(std::string(flag) + " is NaN");
 }
 
 void check_ranges(const SamplerOptions& o) {
   if (o.num_steps < 1) throw UsageError("--steps must be at least 1, got " + std::to_string(o.num_steps));
+  // Work grows with these: bounds far above any useful value, so that a typo
+  // (1e9) fails at once instead of running for days.
+  if (o.num_steps > kMaxSteps) throw UsageError("--steps must be at most 1000000, got " + std::to_string(o.num_steps));
+  if (o.ld_steps > kMaxInnerSteps) throw UsageError("--ld_steps must be at most 10000");
+  if (o.corrector_steps > kMaxInnerSteps) throw UsageError("--corrector-steps must be at most 10000");
   if (o.sigma_min) check_not_nan(*o.sigma_min, "--sigma_min");
   if (o.sigma_max) check_not_nan(*o.sigma_max, "--sigma_max");
   for (auto [v, flag] : {std::pair{o.disc.rho, "--rho"},

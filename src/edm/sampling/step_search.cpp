@@ -50,7 +50,7 @@ void trajectories(Denoiser& net, const torch::Tensor& latents, const torch::Tens
 StepSearch::StepSearch(Denoiser& net, const torch::Tensor& latents, const torch::Tensor& class_labels,
                        const SamplerOptions& o, const StepSearchOptions& s) {
   validate(o);
-  if (s.grid < 2) throw UsageError("--grid must be at least 2");
+  if (s.grid < 2 || s.grid > 1000000) throw UsageError("--grid must be in 2..1000000");
   SamplerOptions fine = o;
   fine.discretization = "edm";
   fine.num_steps = s.grid;

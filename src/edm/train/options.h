@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ struct TrainOptions {
   double label_dropout = 0;  // for classifier-free guidance
   double augment = 0;        // augment probability
   bool xflip = false, fp16 = false, bf16 = false;
-  bool classifier = false;  // train the noise-aware classifier of classifier guidance
+  bool classifier = false;        // train the noise-aware classifier of classifier guidance
   double ls = 1;                  // loss scaling
   std::optional<double> tick;     // kimg
   int64_t snap = 50, dump = 500;  // ticks
@@ -41,6 +42,7 @@ struct TrainOptions {
   std::string transfer, resume;
   bool dry_run = false;
   std::optional<double> max_minutes;  // stop at the first tick past this wall time
+  std::set<std::string> given;        // options set on the command line ("arch", "seed"; for --resume's checks)
 };
 
 // Where the run goes and what it shows: the device, the console, and the

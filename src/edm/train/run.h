@@ -67,6 +67,9 @@ class TrainRun {
   void show_progress();
   TickReport tick_report(Clock::time_point now);
   void write_due_files();
+  // Throws edm::Error when the tick had no finite loss or a weight of the
+  // network or its EMA is NaN or Inf: such a run would only write NaN files.
+  void check_finite(const TickReport& r) const;
   // The learning rate of the step that starts at nimg images (the recipe's schedule).
   double learning_rate(int64_t nimg) const;
   torch::Tensor batch_loss(const torch::Tensor& images, const torch::Tensor& labels,
@@ -86,7 +89,7 @@ class TrainRun {
   int64_t label_dim_ = 0;
   LossConfig loss_cfg_;
   bool classifier_ = false;  // a noise-aware classifier, trained with cross-entropy
-  bool edm2_ = false;  // the EDM2 recipe (EDM2Precond): loss, schedule, Adam betas
+  bool edm2_ = false;        // the EDM2 recipe (EDM2Precond): loss, schedule, Adam betas
   EDM2LossConfig edm2_loss_;
   uint64_t seed_ = 0;
   std::shared_ptr<networks::PrecondImpl> net_, ema_;

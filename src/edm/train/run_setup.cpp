@@ -1,5 +1,7 @@
 // Setting a run up: options, data, batch split, network, optimizer, the
 // printed plan and the run directory.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 
@@ -9,6 +11,7 @@
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/nn/presets.h"
+#include "edm/train/resume_options.h"
 #include "edm/train/run.h"
 
 namespace edm {
@@ -80,6 +83,19 @@ void check_fits(const nlohmann::json& config, const Dataset& data) {
     throw Error("the network is conditional but the data set has no labels");
 }
 
+// Training keeps five float32 copies of the weights (network, EMA,
+// gradients, Adam's two moments): a network that cannot fit in this machine's
+// memory is refused, counted on the meta device, before it is built.
+void check_fits_memory(const nlohmann::json& config) {
+  const double params = double(networks::parameter_count(config));
+  const double need = params * 4 * 5, have = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGESIZE));
+  constexpr double GiB = double(1 << 30);
+  if (have > 0 && need > have)
+    throw Error("the network has " + std::to_string(int64_t(params)) + " parameters: training it needs about " +
+                std::to_string(int64_t(need / GiB)) + " GiB, more than this machine's " +
+                std::to_string(int64_t(have / GiB)) + " GiB (a smaller --cbase, --cres or --arch)");
+}
+
 std::string json_list(const std::vector<double>& v) {
   std::string s = nlohmann::json(v).dump();
   return s.substr(1, s.size() - 2);
@@ -95,7 +111,7 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
       main_(world_.is_main()) {
   if (!o_.resume.empty()) {
     resumed_ = read_train_state_info(o_.resume);
-    if (!resumed_->arch.empty()) o_.arch = resumed_->arch;  // the recipe goes on as it began
+    adopt_resumed_options(o_, *resumed_, o_.resume);  // the recipe and network go on as they began
   }
   resolve_defaults(o_, device_.is_cpu());
   check_options(o_);
@@ -152,6 +168,7 @@ void TrainRun::build_network() {
     throw UsageError("--arch " + o_.arch + " does not train the network of " + o_.resume);
   edm2_loss_ = {loss_cfg_.P_mean, loss_cfg_.P_std, config_.value("sigma_data", 0.5)};
 
+  check_fits_memory(config_);
   seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
   torch::manual_seed(seed_);  // initialisation
   net_ = networks::make_precond(config_);

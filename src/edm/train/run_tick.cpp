@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "edm/core/error.h"
 #include "edm/core/interrupt.h"
 #include "edm/model/model_file.h"
 #include "edm/train/ema.h"
@@ -63,8 +64,9 @@ void TrainRun::end_tick() {
     if (o_.max_minutes) eta = std::min(eta, std::max(0.0, *o_.max_minutes * 60 - r.total_sec));
     if (!quiet_) std::cout << tick_line(r, eta, done_) << std::endl;
     stats_ << tick_json(r).dump() << std::endl;
-    write_due_files();
   }
+  check_finite(r);  // before anything of this tick is written
+  if (main_) write_due_files();
   world_.barrier();
   progress_.reset();
   ++counters_.cur_tick;
@@ -72,6 +74,17 @@ void TrainRun::end_tick() {
   maintenance_sec_ = std::chrono::duration<double>(tick_start_ - now).count();
   tick_start_nimg_ = counters_.cur_nimg;
   tick_loss_ = tick_lr_ = Moments{};
+}
+
+void TrainRun::check_finite(const TickReport& r) const {
+  const std::string at = "tick " + std::to_string(r.tick) + " (" + std::to_string(r.nimg / 1000) + " kimg): ";
+  const std::string kept = "; stopped before writing it, the last snapshot and state are kept (lower --lr or use --ls)";
+  if (r.tick_nimg > 0 && r.loss.num == 0) throw Error(at + "no step of the tick had a finite loss" + kept);
+  torch::NoGradGuard no_grad;
+  for (const auto& [what, net] : {std::pair{"network", net_.get()}, {"EMA", ema_.get()}})
+    for (const auto& p : net->named_parameters())
+      if (!torch::isfinite(p.value()).all().item<bool>())
+        throw Error(at + "the " + what + "'s weight '" + p.key() + "' is not finite (NaN or Inf)" + kept);
 }
 
 void TrainRun::write_due_files() {

@@ -6,6 +6,10 @@
 
 namespace edm {
 
+namespace {
+constexpr int64_t kMaxStateNimg = int64_t(1e15);  // --duration's bound, 1e9 Mimg
+}  // namespace
+
 void save_train_state(const std::string& path, networks::PrecondImpl& net, networks::PrecondImpl& ema, const Adam& adam,
                       const TrainCounters& c, const std::string& arch) {
   std::map<std::string, torch::Tensor> t;
@@ -35,6 +39,16 @@ TrainStateInfo read_train_state_info(const std::string& path) {
   } catch (const nlohmann::json::exception&) {
     throw Error(path + ": training state has corrupt metadata");
   }
+  const auto& c = s.counters;
+  // As --duration: image counts far beyond any run would overflow the step arithmetic.
+  if (c.cur_nimg < 0 || c.cur_nimg > kMaxStateNimg || c.cur_tick < 0 || c.cur_tick > kMaxStateNimg ||
+      c.adam_steps < 0 || c.adam_steps > kMaxStateNimg)
+    throw Error(path + ": training state counters out of range (cur_nimg " + std::to_string(c.cur_nimg) +
+                ", cur_tick " + std::to_string(c.cur_tick) + ", adam_steps " + std::to_string(c.adam_steps) + ")");
+  std::map<std::string, torch::Tensor> net;
+  for (const auto& name : f.names())
+    if (name.rfind("net.", 0) == 0) net[name.substr(4)] = f.get(name);
+  check_config_matches(s.config, net, path + " (net)");  // before a network of its config is built
   return s;
 }
 
