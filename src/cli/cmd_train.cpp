@@ -121,7 +121,14 @@ void register_train(CLI::App& app) {
   sub->add_option("--label-dropout", o.label_dropout, "Label dropout, for classifier-free guidance")
       ->capture_default_str();
   sub->add_flag("--classifier", o.classifier,
-               "Train a noise-aware classifier p(y | x; sigma) for classifier guidance (the data's labels)");
+                "Train a noise-aware classifier p(y | x; sigma) for classifier guidance (the data's labels)");
+  sub->add_flag("--autoencoder", o.autoencoder,
+                "Train a KL autoencoder for latent diffusion (docs/scaling.md) instead of a denoiser");
+  sub->add_option("--ae-factor", o.ae_factor, "--autoencoder: downsampling factor, a power of 2")
+      ->capture_default_str();
+  sub->add_option("--latent-channels", o.latent_channels, "--autoencoder: latent channels")->capture_default_str();
+  sub->add_option("--kl-weight", o.kl_weight, "--autoencoder: weight of the KL term against the summed squared error")
+      ->capture_default_str();
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips")->capture_default_str();
   sub->add_flag("--fp16", o.fp16, "Mixed-precision float16 on CUDA");
