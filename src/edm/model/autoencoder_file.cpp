@@ -92,7 +92,8 @@ std::shared_ptr<networks::AutoencoderKLImpl> load_autoencoder(const std::string&
     if (precond != "AutoencoderKL")
       throw Error(path + " is " + (config.value("num_classes", int64_t(0)) > 0 ? "a classifier" : "a denoiser") + " (" +
                   precond + "), not an autoencoder (edm train --autoencoder makes one)");
-    networks::ConfigReader r(config.value("model", nlohmann::json::object()), path + ": edm.config model");
+    const auto model = config.value("model", nlohmann::json::object());  // outlives the reader
+    networks::ConfigReader r(model, "edm.config model");
     r.ignore("model_type");
     try {
       options = networks::AutoencoderKLOptions::read(r);

@@ -22,6 +22,12 @@ GroupNorm norm(int64_t channels, int64_t groups, const Build& build) {
   return GroupNorm(channels, 1e-6, build, groups, 1);
 }
 std::shared_ptr<torch::nn::Module> holder() { return std::make_shared<torch::nn::Module>(); }
+// A resampler holds its convolution as "conv" (downsamplers.0.conv.weight).
+std::shared_ptr<torch::nn::Module> named(const std::string& name, const Conv2d& conv) {
+  auto h = holder();
+  h->register_module(name, conv);
+  return h;
+}
 
 }  // namespace
 
@@ -87,7 +93,7 @@ AEEncoderImpl::AEEncoderImpl(const AutoencoderShape& s, const Build& build) {
     if (i + 1 < ch.size()) {
       auto down = block->register_module("downsamplers", torch::nn::ModuleList());
       downsamplers_.back() = Conv2d(ch[i], ch[i], conv_options(3), build);
-      down->push_back(downsamplers_.back());
+      down->push_back(named("conv", downsamplers_.back()));
     }
     down_blocks_->push_back(block);
   }
@@ -127,7 +133,7 @@ AEDecoderImpl::AEDecoderImpl(const AutoencoderShape& s, const Build& build) {
     if (i + 1 < ch.size()) {
       auto up = block->register_module("upsamplers", torch::nn::ModuleList());
       upsamplers_.back() = Conv2d(ch[i], ch[i], conv_options(3), build);
-      up->push_back(upsamplers_.back());
+      up->push_back(named("conv", upsamplers_.back()));
     }
     up_blocks_->push_back(block);
   }
