@@ -127,6 +127,13 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--classifier", o.classifier,
                 "Train a noise-aware classifier p(y | x; sigma) for classifier guidance (the data's labels)");
+  sub->add_flag("--autoencoder", o.autoencoder,
+                "Train a KL autoencoder for latent diffusion (docs/scaling.md) instead of a denoiser");
+  sub->add_option("--ae-factor", o.ae_factor, "--autoencoder: downsampling factor, a power of 2")
+      ->capture_default_str();
+  sub->add_option("--latent-channels", o.latent_channels, "--autoencoder: latent channels")->capture_default_str();
+  sub->add_option("--kl-weight", o.kl_weight, "--autoencoder: weight of the KL term against the summed squared error")
+      ->capture_default_str();
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips (0 or 1)")
       ->check(CLI::IsMember({"0", "1", "true", "false"}))

@@ -20,14 +20,14 @@ std::string shape_str(torch::IntArrayRef s) {
 
 }  // namespace
 
-std::map<std::string, torch::Tensor> state_dict(networks::PrecondImpl& net) {
+std::map<std::string, torch::Tensor> state_dict(torch::nn::Module& net) {
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& p : net.named_parameters()) tensors[p.key()] = p.value().detach();
   for (const auto& b : net.named_buffers()) tensors[b.key()] = b.value().detach();
   return tensors;
 }
 
-void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
+void load_state_dict(torch::nn::Module& net, const std::map<std::string, torch::Tensor>& tensors,
                      const std::string& where) {
   std::set<std::string> expected;
   torch::NoGradGuard no_grad;
@@ -116,6 +116,8 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
   TensorFile file(path);
   auto config = read_model_config(file);
   if (config["precond"] == "ideal") return load_ideal_denoiser(file, config, device);
+  if (config["precond"] == "AutoencoderKL")
+    throw Error(path + " is an autoencoder, not a denoiser (edm train --latent trains a denoiser on its latents)");
   auto net = load_precond(file, config, device);
   if (net->is_classifier())
     throw Error(path + " is a noise-aware classifier, not a denoiser (it guides one with --classifier)");

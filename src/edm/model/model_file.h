@@ -52,8 +52,8 @@ void save_precond(const std::string& path, networks::PrecondImpl& net);
 // on the module's device); and the strict reverse: fills `net` from `tensors`,
 // throwing edm::Error("<where>: missing/unexpected tensor 'name'" or a shape
 // mismatch). For training states that keep several networks in one file.
-std::map<std::string, torch::Tensor> state_dict(networks::PrecondImpl& net);
-void load_state_dict(networks::PrecondImpl& net, const std::map<std::string, torch::Tensor>& tensors,
+std::map<std::string, torch::Tensor> state_dict(torch::nn::Module& net);
+void load_state_dict(torch::nn::Module& net, const std::map<std::string, torch::Tensor>& tensors,
                      const std::string& where);
 
 }  // namespace edm

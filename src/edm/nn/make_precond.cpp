@@ -43,8 +43,10 @@ Choice read_choice(const std::string& name, ConfigReader& r) {
     const bool learn_sigma = r.boolean("learn_sigma", false);
     return {std::make_shared<DDPMPreconditioning>(ddpm::parse_beta_schedule(beta), T, learn_sigma), {"SongUNet"}};
   }
+  if (name == "AutoencoderKL")  // no diffusion: the coefficients are never used (edm train --autoencoder)
+    return {std::make_shared<EDMPreconditioning>(0.5, 0, INFINITY), {"AutoencoderKL"}};
   throw Error("edm.config: unknown precond \"" + name +
-              "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond, DDPMPrecond, EDM2Precond)");
+              "\" (EDMPrecond, VPPrecond, VEPrecond, iDDPMPrecond, DDPMPrecond, EDM2Precond, AutoencoderKL)");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "edm/nn/network.h"
 
 #include "edm/core/error.h"
+#include "edm/nn/autoencoder_kl.h"
 #include "edm/nn/dhariwal_unet.h"
 #include "edm/nn/edm2_unet.h"
 #include "edm/nn/mlp.h"
@@ -53,7 +54,13 @@ void check(const NetworkShape& s, int64_t model_channels, const std::vector<int6
 std::shared_ptr<NetworkImpl> make_network(const nlohmann::json& model, const std::string& default_type,
                                           const NetworkShape& shape, const Build& build) {
   ConfigReader r(model, "edm.config model");
-  auto type = r.string("model_type", default_type, {"SongUNet", "DhariwalUNet", "EDM2UNet", "MLP", "SongEncoder"});
+  auto type = r.string("model_type", default_type,
+                       {"SongUNet", "DhariwalUNet", "EDM2UNet", "MLP", "SongEncoder", "AutoencoderKL"});
+  if (type == "AutoencoderKL") {
+    auto o = AutoencoderKLOptions::read(r);
+    r.finish();
+    return std::make_shared<AutoencoderKLImpl>(shape, o, build);
+  }
   if (type == "MLP") {
     auto o = MLPOptions::read(r);
     r.finish();

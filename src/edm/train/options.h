@@ -34,10 +34,14 @@ struct TrainOptions {
   double label_dropout = 0;  // for classifier-free guidance
   double augment = 0;        // augment probability
   bool xflip = false, fp16 = false, bf16 = false;
-  bool classifier = false;        // train the noise-aware classifier of classifier guidance
-  double ls = 1;                  // loss scaling
-  std::optional<double> tick;     // kimg
-  int64_t snap = 50, dump = 500;  // ticks
+  bool classifier = false;  // train the noise-aware classifier of classifier guidance
+  // --autoencoder: train a KL autoencoder (docs/scaling.md) instead of a denoiser.
+  bool autoencoder = false;
+  int64_t ae_factor = 4, latent_channels = 4;  // downsampling factor (a power of 2), latent channels
+  double kl_weight = 1e-3;                     // weight of the KL term against the summed squared error
+  double ls = 1;                               // loss scaling
+  std::optional<double> tick;                  // kimg
+  int64_t snap = 50, dump = 500;               // ticks
   uint64_t seed = 0;
   std::string transfer, resume;
   bool dry_run = false;

@@ -66,6 +66,9 @@ void adopt_resumed_options(TrainOptions& o, const TrainStateInfo& s, const std::
   check("precond", false, o.precond, precond_option(c));
   const bool classifier = config_key(c, "num_classes", 0).get<double>() > 0;
   check("classifier", false, o.classifier, classifier);
+  const bool autoencoder = config_key(c, "precond", "") == "AutoencoderKL";
+  check("autoencoder", false, o.autoencoder, autoencoder);
+  check("latent-channels", false, o.latent_channels, autoencoder ? model_key(c, "latent_channels", nullptr) : nullptr);
   check("cond", o.cond.has_value(), o.cond.value_or(false),
         !classifier && config_key(c, "label_dim", 0).get<double>() > 0);
   check("cbase", o.cbase.has_value(), o.cbase.value_or(0), model_key(c, "model_channels", nullptr));

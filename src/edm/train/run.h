@@ -16,6 +16,7 @@
 #include "edm/nn/precond.h"
 #include "edm/train/adam.h"
 #include "edm/train/augment.h"
+#include "edm/train/autoencoder_loss.h"
 #include "edm/train/classifier_loss.h"
 #include "edm/train/edm2_loss.h"
 #include "edm/train/loader.h"
@@ -88,8 +89,9 @@ class TrainRun {
   nlohmann::json config_;
   int64_t label_dim_ = 0;
   LossConfig loss_cfg_;
-  bool classifier_ = false;  // a noise-aware classifier, trained with cross-entropy
-  bool edm2_ = false;        // the EDM2 recipe (EDM2Precond): loss, schedule, Adam betas
+  bool classifier_ = false;   // a noise-aware classifier, trained with cross-entropy
+  bool autoencoder_ = false;  // a KL autoencoder (edm.config precond AutoencoderKL)
+  bool edm2_ = false;         // the EDM2 recipe (EDM2Precond): loss, schedule, Adam betas
   EDM2LossConfig edm2_loss_;
   uint64_t seed_ = 0;
   std::shared_ptr<networks::PrecondImpl> net_, ema_;

@@ -10,6 +10,7 @@
 #include "edm/io/atomic_file.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
+#include "edm/nn/autoencoder_config.h"
 #include "edm/nn/presets.h"
 #include "edm/train/resume_options.h"
 #include "edm/train/run.h"
@@ -70,6 +71,8 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
     config["T"] = o.T.value_or(1000);
     config["learn_sigma"] = o.learn_sigma;
   }
+  if (o.autoencoder)
+    return networks::autoencoder_config(data.resolution(), data.channels(), o.ae_factor, o.latent_channels, o.cbase);
   return o.classifier ? networks::classifier_config(config, data.label_dim, o.arch) : config;
 }
 
@@ -126,7 +129,8 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
 void TrainRun::load_data() {
   data_ = load_dataset(o_.data);
   if (o_.xflip) data_ = with_xflip(data_);
-  cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier);
+  cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier && !o_.autoencoder);
+  if (o_.autoencoder && (o_.classifier || cond_)) throw UsageError("--autoencoder takes no --classifier or --cond");
   if (o_.classifier) {
     if (data_.label_dim == 0) throw UsageError("--classifier needs a data set with labels (dataset.json)");
     if (cond_) throw UsageError("--classifier takes the labels as targets, not as input: drop --cond");
@@ -154,13 +158,19 @@ void TrainRun::build_network() {
   if (o_.augment > 0 && config_.value("augment_dim", int64_t(0)) != aug_.label_dim())
     throw Error("--augment needs a network with augment_dim " + std::to_string(aug_.label_dim()));
   classifier_ = config_.value("num_classes", int64_t(0)) > 0;
+  autoencoder_ = config_.value("precond", std::string()) == "AutoencoderKL";
+  if (autoencoder_) cond_ = false;
+  if (autoencoder_ && (o_.augment > 0 || o_.label_dropout > 0))
+    throw UsageError("an autoencoder trains without --augment and --label-dropout");
   if (resumed_) cond_ = config_.value("label_dim", int64_t(0)) > 0;  // the network says, not the data
   if (classifier_) cond_ = false;                                    // the labels are targets
   // The classifier's targets are one-hot like a conditional network's labels.
   label_dim_ = classifier_ ? config_["num_classes"].get<int64_t>() : config_.value("label_dim", int64_t(0));
   if (classifier_ && (o_.augment > 0 || o_.label_dropout > 0))
     throw UsageError("a classifier trains without --augment and --label-dropout");
-  loss_cfg_ = LossConfig::for_precond(config_.value("precond", std::string("EDMPrecond")));
+  // An autoencoder draws no noise levels; EDM's are drawn and ignored.
+  loss_cfg_ =
+      LossConfig::for_precond(autoencoder_ ? "EDMPrecond" : config_.value("precond", std::string("EDMPrecond")));
   loss_cfg_.P_mean = o_.P_mean.value_or(loss_cfg_.P_mean);
   loss_cfg_.P_std = o_.P_std.value_or(loss_cfg_.P_std);
   edm2_ = loss_cfg_.kind == "edm2";
@@ -198,9 +208,10 @@ void TrainRun::build_network() {
 
 std::string TrainRun::describe() const {
   std::string desc = fs::path(o_.data).filename().string() + "-" +
-                     (classifier_ ? "classifier"
-                      : cond_     ? "cond"
-                                  : "uncond") +
+                     (autoencoder_  ? "autoencoder"
+                      : classifier_ ? "classifier"
+                      : cond_       ? "cond"
+                                    : "uncond") +
                      "-" + o_.arch + "-" + o_.precond + "-gpus" + std::to_string(world_.size()) + "-batch" +
                      std::to_string(*o_.batch);
   for (auto& ch : desc)
@@ -233,10 +244,11 @@ void TrainRun::print_plan() const {
             << *o_.ema << " Mimg" << (o_.ema_std->empty() ? "" : ", post-hoc EMA stds " + json_list(*o_.ema_std))
             << "\n"
             << "loss         "
-            << (classifier_ ? "cross-entropy of noisy images"
-                : edm2_     ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)"
-                            : loss_name())
-            << (loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve" || loss_cfg_.kind == "ddpm"
+            << (autoencoder_  ? "squared reconstruction error + " + json_list({o_.kl_weight}) + " KL"
+                : classifier_ ? "cross-entropy of noisy images"
+                : edm2_       ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)"
+                              : loss_name())
+            << (autoencoder_ || loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve" || loss_cfg_.kind == "ddpm"
                     ? ""
                     : ", ln sigma ~ N(" + json_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
             << "\n"

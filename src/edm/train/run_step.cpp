@@ -58,6 +58,7 @@ double TrainRun::accumulate_gradients(Moments& loss_moments) {
 torch::Tensor TrainRun::batch_loss(const torch::Tensor& images, const torch::Tensor& labels,
                                    const torch::Tensor& augment_labels, const torch::Tensor& sigma,
                                    const torch::Tensor& noise) {
+  if (autoencoder_) return autoencoder_loss(*net_, images, noise, o_.kl_weight);
   if (classifier_) return classifier_loss(*net_, images, labels, sigma, noise);
   if (edm2_) return edm2_loss(*net_, images, labels, edm2_loss_, sigma, noise);
   return diffusion_loss(*net_, images, labels, augment_labels, loss_cfg_, sigma, noise);

@@ -106,7 +106,7 @@ std::string TrainRun::finish(const TrainFrontEnd& fe) {
     const auto final_net = kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg);
     if (!std::filesystem::exists(final_net)) save_precond(final_net, *ema_);
     const auto grid = run_dir_ + "/samples.png", curve = run_dir_ + "/loss.png";
-    const bool grid_due = !stop_signal() && !classifier_;  // a signal: the user wants out, not pictures
+    const bool grid_due = !stop_signal() && !classifier_ && !autoencoder_;  // a signal: the user wants out, not pictures
     if (grid_due) {
       auto denoiser = load_denoiser(final_net, device_);
       std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";
