@@ -48,7 +48,9 @@ MLPImpl::MLPImpl(const NetworkShape& s, const MLPOptions& o, const Build& build)
   }
   net_->push_back(tnn::Linear(o.hidden, s.out_channels));
   register_module("net", net_);
-  to(build.device);
+  // A shape check builds on the meta device, which a CPU tensor cannot move
+  // to; check_size has bounded these, so the CPU ones serve.
+  if (build.device.type() != torch::kMeta) to(build.device);
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& noise_labels, const torch::Tensor&,
