@@ -29,6 +29,24 @@ std::shared_ptr<torch::nn::Module> named(const std::string& name, const Conv2d& 
   return h;
 }
 
+// One level appended to `blocks` under diffusers' names: `count` resnets from
+// `in` to `out` channels as "resnets", then, unless `last`, the resampling
+// convolution as "<resampler>.0.conv".
+AELevel add_level(torch::nn::ModuleList& blocks, int64_t in, int64_t out, int64_t count, const char* resampler,
+                  bool last, int64_t groups, const Build& build) {
+  AELevel level;
+  auto block = holder();
+  auto resnets = block->register_module("resnets", torch::nn::ModuleList());
+  for (int64_t j = 0; j < count; ++j, in = out) resnets->push_back(level.resnets.emplace_back(in, out, groups, build));
+  if (!last) {
+    auto list = block->register_module(resampler, torch::nn::ModuleList());
+    level.resample = Conv2d(out, out, conv_options(3), build);
+    list->push_back(named("conv", level.resample));
+  }
+  blocks->push_back(block);
+  return level;
+}
+
 }  // namespace
 
 AEResnetImpl::AEResnetImpl(int64_t in, int64_t out, int64_t groups, const Build& build) {
@@ -82,21 +100,9 @@ AEEncoderImpl::AEEncoderImpl(const AutoencoderShape& s, const Build& build) {
   const auto& ch = s.block_out_channels;
   conv_in_ = register_module("conv_in", Conv2d(s.in_channels, ch[0], conv_options(3), build));
   down_blocks_ = register_module("down_blocks", torch::nn::ModuleList());
-  int64_t prev = ch[0];
-  for (size_t i = 0; i < ch.size(); ++i) {
-    auto block = holder();
-    auto resnets = block->register_module("resnets", torch::nn::ModuleList());
-    resnets_.emplace_back();
-    for (int64_t j = 0; j < s.layers_per_block; ++j, prev = ch[i])
-      resnets->push_back(resnets_.back().emplace_back(prev, ch[i], s.norm_num_groups, build));
-    downsamplers_.emplace_back(nullptr);
-    if (i + 1 < ch.size()) {
-      auto down = block->register_module("downsamplers", torch::nn::ModuleList());
-      downsamplers_.back() = Conv2d(ch[i], ch[i], conv_options(3), build);
-      down->push_back(named("conv", downsamplers_.back()));
-    }
-    down_blocks_->push_back(block);
-  }
+  for (size_t i = 0; i < ch.size(); ++i)
+    levels_.push_back(add_level(down_blocks_, i ? ch[i - 1] : ch[0], ch[i], s.layers_per_block, "downsamplers",
+                                i + 1 == ch.size(), s.norm_num_groups, build));
   mid_block_ = register_module("mid_block", AEMidBlock(ch.back(), s.norm_num_groups, build));
   conv_norm_out_ = register_module("conv_norm_out", norm(ch.back(), s.norm_num_groups, build));
   conv_out_ = register_module("conv_out", Conv2d(ch.back(), 2 * s.latent_channels, conv_options(3), build));
@@ -104,12 +110,12 @@ AEEncoderImpl::AEEncoderImpl(const AutoencoderShape& s, const Build& build) {
 
 torch::Tensor AEEncoderImpl::forward(torch::Tensor x) {
   x = conv_in_(x);
-  for (size_t i = 0; i < resnets_.size(); ++i) {
-    for (auto& r : resnets_[i]) x = r(x);
-    if (!downsamplers_[i]) continue;
+  for (auto& level : levels_) {
+    for (auto& r : level.resnets) x = r(x);
+    if (!level.resample) continue;
     // A stride-2 3x3 convolution after padding right and bottom by one: even
     // sizes halve exactly (the published weights were trained so).
-    auto& d = downsamplers_[i];
+    auto& d = level.resample;
     x = torch::conv2d(torch::constant_pad_nd(x, {0, 1, 0, 1}), d->weight.to(x.scalar_type()),
                       d->bias.to(x.scalar_type()), 2);
   }
@@ -122,31 +128,19 @@ AEDecoderImpl::AEDecoderImpl(const AutoencoderShape& s, const Build& build) {
   conv_in_ = register_module("conv_in", Conv2d(s.latent_channels, ch[0], conv_options(3), build));
   mid_block_ = register_module("mid_block", AEMidBlock(ch[0], s.norm_num_groups, build));
   up_blocks_ = register_module("up_blocks", torch::nn::ModuleList());
-  int64_t prev = ch[0];
-  for (size_t i = 0; i < ch.size(); ++i) {
-    auto block = holder();
-    auto resnets = block->register_module("resnets", torch::nn::ModuleList());
-    resnets_.emplace_back();
-    for (int64_t j = 0; j <= s.layers_per_block; ++j, prev = ch[i])
-      resnets->push_back(resnets_.back().emplace_back(prev, ch[i], s.norm_num_groups, build));
-    upsamplers_.emplace_back(nullptr);
-    if (i + 1 < ch.size()) {
-      auto up = block->register_module("upsamplers", torch::nn::ModuleList());
-      upsamplers_.back() = Conv2d(ch[i], ch[i], conv_options(3), build);
-      up->push_back(named("conv", upsamplers_.back()));
-    }
-    up_blocks_->push_back(block);
-  }
+  for (size_t i = 0; i < ch.size(); ++i)  // the decoder's levels have one resnet more
+    levels_.push_back(add_level(up_blocks_, i ? ch[i - 1] : ch[0], ch[i], s.layers_per_block + 1, "upsamplers",
+                                i + 1 == ch.size(), s.norm_num_groups, build));
   conv_norm_out_ = register_module("conv_norm_out", norm(ch.back(), s.norm_num_groups, build));
   conv_out_ = register_module("conv_out", Conv2d(ch.back(), s.in_channels, conv_options(3), build));
 }
 
 torch::Tensor AEDecoderImpl::forward(torch::Tensor z) {
   auto x = mid_block_(conv_in_(z));
-  for (size_t i = 0; i < resnets_.size(); ++i) {
-    for (auto& r : resnets_[i]) x = r(x);
-    if (upsamplers_[i])  // nearest-neighbour doubling, then a 3x3 convolution
-      x = upsamplers_[i](torch::upsample_nearest2d(x, std::vector<int64_t>{x.size(2) * 2, x.size(3) * 2}));
+  for (auto& level : levels_) {
+    for (auto& r : level.resnets) x = r(x);
+    if (level.resample)  // nearest-neighbour doubling, then a 3x3 convolution
+      x = level.resample(torch::upsample_nearest2d(x, std::vector<int64_t>{x.size(2) * 2, x.size(3) * 2}));
   }
   return conv_out_(torch::silu(conv_norm_out_(x)));
 }

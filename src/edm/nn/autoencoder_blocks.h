@@ -58,6 +58,13 @@ class AEMidBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AEMidBlock);
 
+// One level of the encoder or decoder: its resnets, then a same-width 3x3
+// convolution that resamples (undefined at the last level).
+struct AELevel {
+  std::vector<AEResnet> resnets;
+  Conv2d resample{nullptr};
+};
+
 // Image [N,in,H,W] -> moments [N,2*latent,H/f,W/f] (before quant_conv).
 class AEEncoderImpl : public torch::nn::Module {
  public:
@@ -67,8 +74,7 @@ class AEEncoderImpl : public torch::nn::Module {
  private:
   Conv2d conv_in_{nullptr}, conv_out_{nullptr};
   torch::nn::ModuleList down_blocks_;
-  std::vector<std::vector<AEResnet>> resnets_;
-  std::vector<Conv2d> downsamplers_;  // undefined for the last block
+  std::vector<AELevel> levels_;
   AEMidBlock mid_block_{nullptr};
   GroupNorm conv_norm_out_{nullptr};
 };
@@ -83,8 +89,7 @@ class AEDecoderImpl : public torch::nn::Module {
  private:
   Conv2d conv_in_{nullptr}, conv_out_{nullptr};
   torch::nn::ModuleList up_blocks_;
-  std::vector<std::vector<AEResnet>> resnets_;
-  std::vector<Conv2d> upsamplers_;  // undefined for the last block
+  std::vector<AELevel> levels_;
   AEMidBlock mid_block_{nullptr};
   GroupNorm conv_norm_out_{nullptr};
 };
