@@ -8,6 +8,7 @@
 //                                [--searched-only 1]
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 
@@ -64,58 +65,63 @@ int64_t steps_for(const Solver& s, int64_t nfe) {
   return nfe;
 }
 
-// Samplers on time steps searched for each NFE (step_search.h) with the
-// trajectories of 32 other latents (seed 1), grid 256.
-void searched_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const torch::Tensor& truth,
-                   const torch::Tensor& latents, plot::Plot& p) {
-  auto gen = seed_generator(1);
-  auto search_latents = at::randn(latents.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32));
-  StepSearch search(net, search_latents, {}, SamplerOptions{});
-  for (auto [label, sampler] : {std::pair{"iPNDM (4), searched", "ipndm"}, {"UniPC-3, searched", "unipc"}}) {
-    std::printf("%-22s", label);
-    std::vector<double> xs, ys;
-    for (auto nfe : nfes) {
-      SamplerOptions o;
-      o.steps = search.levels(nfe);  // one evaluation per level
-      o.num_steps = nfe;
-      auto x = run_sampler(sampler, net, latents, {}, {}, o);
-      xs.push_back(static_cast<double>(nfe));
-      ys.push_back((x - truth).square().mean().sqrt().item<double>());
-      std::printf(" %8.4f", ys.back());
-      std::fflush(stdout);
-    }
-    std::printf("\n");
-    p.add_series(label, xs, ys, {}, 2, 3);
+// One row and plot series: `sampler` on the levels `levels_for(nfe)` gives,
+// one evaluation per level, at each NFE.
+void levels_row(const std::string& label, const SamplerInfo& sampler, const std::vector<int64_t>& nfes,
+                const std::function<std::vector<double>(int64_t)>& levels_for, IdealDenoiser& net,
+                const torch::Tensor& latents, const torch::Tensor& truth, plot::Plot& p) {
+  std::printf("%-22s", label.c_str());
+  std::vector<double> xs, ys;
+  for (auto nfe : nfes) {
+    SamplerOptions o;
+    o.steps = levels_for(nfe);
+    o.num_steps = static_cast<int64_t>(o.steps.size());
+    auto x = run_sampler(sampler, net, latents, {}, {}, o);
+    xs.push_back(static_cast<double>(nfe));
+    ys.push_back((x - truth).square().mean().sqrt().item<double>());
+    std::printf(" %8.4f", ys.back());
+    std::fflush(stdout);
   }
+  std::printf("\n");
+  p.add_series(label, xs, ys, {}, 2, 3);
 }
 
-// Samplers on time steps fitted for each NFE (step_fit.h) on 32 other
-// latents (seed 1), from EDM's rho = 7 steps; measured on the usual latents.
+// 32 latents other than the measured ones (seed 1), to search or fit levels on.
+torch::Tensor other_latents(const torch::Tensor& latents) {
+  auto gen = seed_generator(1);
+  return at::randn(latents.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32));
+}
+
+// Samplers on time steps searched for each NFE (step_search.h) with the
+// trajectories of the other latents, grid 256.
+void searched_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const torch::Tensor& truth,
+                   const torch::Tensor& latents, plot::Plot& p) {
+  StepSearch search(net, other_latents(latents), {}, SamplerOptions{});
+  for (auto [label, sampler] : {std::pair{"iPNDM (4), searched", "ipndm"}, {"UniPC-3, searched", "unipc"}})
+    levels_row(
+        label, find_sampler(sampler), nfes, [&](int64_t nfe) { return search.levels(nfe); }, net, latents, truth, p);
+}
+
+// Samplers on time steps fitted for each NFE up to 15 (step_fit.h) on the
+// other latents, from EDM's rho = 7 steps.
 void fitted_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const torch::Tensor& truth,
                  const torch::Tensor& latents, plot::Plot& p) {
-  auto gen = seed_generator(1);
-  auto fit_latents = at::randn(latents.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32));
+  const auto fit_latents = other_latents(latents);
+  std::vector<int64_t> few;  // the fit is for few steps
+  for (auto nfe : nfes)
+    if (nfe <= 15) few.push_back(nfe);
   for (auto [label, sampler] :
        {std::pair{"iPNDM (4), fitted", "ipndm"}, {"UniPC-3, fitted", "unipc"}, {"DEIS tAB3, fitted", "deis"}}) {
     const SamplerInfo& info = find_sampler(sampler);
     StepFitObjective objective(net, fit_latents, {}, info, SamplerOptions{}, 256);
-    std::printf("%-22s", label);
-    std::vector<double> xs, ys;
-    for (auto nfe : nfes) {
-      if (nfe > 15) break;  // the fit is for few steps
+    auto fit = [&](int64_t nfe) {
       SamplerOptions o;
       o.num_steps = steps_for_nfe(info, o, nfe);
       auto start = noise_levels(net, o);
       start.pop_back();  // the final 0 is implied
-      o.steps = fit_levels(objective, start, StepFitOptions{});
-      auto x = run_sampler(info, net, latents, {}, {}, o);
-      xs.push_back(static_cast<double>(nfe));
-      ys.push_back((x - truth).square().mean().sqrt().item<double>());
-      std::printf(" %8.4f", ys.back());
-      std::fflush(stdout);
-    }
-    std::printf("\n");
-    p.add_series(label, xs, ys, {}, 2, 3);
+      return fit_levels(objective, start, StepFitOptions{});
+    };
+    levels_row(label, info, few, fit, net, latents, truth, p);
   }
 }
 
