@@ -264,13 +264,6 @@ TEST(AutoencoderKL, DenoiserAndAutoencoderFilesRefuseEachOther) {
       << msg;
 }
 
-std::string newest_model(const std::string& outdir) {
-  std::string found;
-  for (const auto& e : fs::recursive_directory_iterator(outdir))
-    if (e.path().filename().string().rfind("network-snapshot", 0) == 0) found = e.path().string();
-  return found;
-}
-
 TEST(AutoencoderCli, TrainAutoencoderWritesAModelFileThatLoadsAsOne) {
   test::TempDir dir;
   auto r = test::run_edm(
@@ -279,7 +272,7 @@ TEST(AutoencoderCli, TrainAutoencoderWritesAModelFileThatLoadsAsOne) {
       (dir / "ae"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("squared reconstruction error + 0.001 KL"), std::string::npos) << r.output;
-  const auto model = newest_model(dir / "ae");
+  const auto model = test::last_file(dir / "ae", "network-snapshot");
   ASSERT_FALSE(model.empty()) << r.output;
   EXPECT_NE(model.find("autoencoder"), std::string::npos) << model;
   EXPECT_FALSE(fs::exists(fs::path(model).parent_path() / "samples.png")) << "an autoencoder makes no sample grid";

@@ -144,20 +144,13 @@ TEST(ClassifierGuidance, MismatchedClassifierOrScaleIsAUsageError) {
 
 namespace fs = std::filesystem;
 
-std::string newest_model(const std::string& outdir) {
-  std::string found;
-  for (const auto& e : fs::recursive_directory_iterator(outdir))
-    if (e.path().filename().string().rfind("network-snapshot", 0) == 0) found = e.path().string();
-  return found;
-}
-
 TEST(ClassifierGuidanceCli, TrainedClassifierGuidesGenerateAndFromPngRemakesIt) {
   test::TempDir dir;
   const std::string common = " --cbase 8 --batch 8 --duration 0.000032 --device cpu -q --seed 1";
   auto r = test::run_edm("train --classifier --outdir " + (dir / "clf") + common);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("classifier"), std::string::npos) << r.output;
-  const auto trained = newest_model(dir / "clf");
+  const auto trained = test::last_file(dir / "clf", "network-snapshot");
   ASSERT_FALSE(trained.empty());
   EXPECT_FALSE(fs::exists(fs::path(trained).parent_path() / "samples.png")) << "a classifier makes no grid";
   // Beside the images under their own names, where --from-png looks for them.
@@ -166,7 +159,7 @@ TEST(ClassifierGuidanceCli, TrainedClassifierGuidesGenerateAndFromPngRemakesIt) 
   fs::copy_file(trained, classifier);
   r = test::run_edm("train --cond 0 --outdir " + (dir / "net") + common + " --grid 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  fs::copy_file(newest_model(dir / "net"), net);
+  fs::copy_file(test::last_file(dir / "net", "network-snapshot"), net);
 
   const std::string gen =
       "generate --net " + net + " --seeds 0-1 --steps 4 --class 3 --device cpu --classifier " + classifier;

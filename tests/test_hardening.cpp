@@ -231,13 +231,6 @@ TrainFrontEnd quiet_cpu() {
   return fe;
 }
 
-std::string find_file(const std::string& dir, const std::string& prefix) {
-  std::string found;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().rfind(prefix, 0) == 0) found = std::max(found, e.path().string());
-  return found;
-}
-
 }  // namespace
 
 TEST(HardeningTrain, ResumeRefusesConflictingOptionsAndRecordsTheStatesOwn) {
@@ -246,7 +239,7 @@ TEST(HardeningTrain, ResumeRefusesConflictingOptionsAndRecordsTheStatesOwn) {
   auto first = tiny(dir / "data", dir / "runs");
   first.precond = "vp";
   first.dropout = 0.05;
-  const auto state = find_file(train(first, quiet_cpu()), "training-state-");
+  const auto state = test::last_file(train(first, quiet_cpu()), "training-state-");
   ASSERT_FALSE(state.empty());
   struct Case {
     std::string option;

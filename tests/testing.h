@@ -42,6 +42,16 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The last by name (kimg-numbered snapshots and states sort in order) of the
+// files under `dir`, at any depth, whose names start with `prefix`; empty if
+// there is none.
+inline std::string last_file(const std::string& dir, const std::string& prefix) {
+  std::string found;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) found = std::max(found, e.path().string());
+  return found;
+}
+
 struct CommandResult {
   int exit_code;
   std::string output;  // stdout and stderr together
