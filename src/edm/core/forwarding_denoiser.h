@@ -24,6 +24,10 @@ class ForwardingDenoiser : public Denoiser {
   int64_t img_resolution() const override { return inner_->img_resolution(); }
   std::vector<int64_t> sample_shape() const override { return inner_->sample_shape(); }
   int64_t label_dim() const override { return inner_->label_dim(); }
+  torch::Device device() const override {
+    if constexpr (std::is_base_of_v<Denoiser, Inner>) return inner_->device();
+    return Denoiser::device();  // a network view answers this itself
+  }
   torch::ScalarType compute_dtype() const override {
     if constexpr (std::is_base_of_v<Denoiser, Inner>) return inner_->compute_dtype();
     return torch::kFloat32;  // a network view answers this itself

@@ -21,7 +21,6 @@ class AutoguidedDenoiser : public ForwardingDenoiser<Denoiser> {
 
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
                         const torch::Tensor& augment_labels = {}) override;
-  torch::Device device() const override { return inner_->device(); }
 
  private:
   std::shared_ptr<Denoiser> guide_;

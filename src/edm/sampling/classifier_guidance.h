@@ -23,7 +23,6 @@ class ClassifierGuidedDenoiser : public ForwardingDenoiser<Denoiser> {
                         const torch::Tensor& augment_labels = {}) override;
   // The classes come from the classifier when the denoiser has none.
   int64_t label_dim() const override { return classifier_->num_classes(); }
-  torch::Device device() const override { return inner_->device(); }
 
  private:
   std::shared_ptr<NoisyClassifier> classifier_;

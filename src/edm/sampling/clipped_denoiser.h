@@ -17,7 +17,6 @@ class ClippedDenoiser : public ForwardingDenoiser<Denoiser> {
   // The learned variance passes through unchanged.
   std::pair<torch::Tensor, torch::Tensor> denoise_with_variance(const torch::Tensor& x, const torch::Tensor& sigma,
                                                                 const torch::Tensor& class_labels = {}) override;
-  torch::Device device() const override { return inner_->device(); }
 };
 
 }  // namespace edm

@@ -21,7 +21,6 @@ class CountingDenoiser : public ForwardingDenoiser<Denoiser> {
     rows_ += x.size(0);
     return inner_->denoise_with_variance(x, sigma, class_labels);
   }
-  torch::Device device() const override { return inner_->device(); }
   // Samples evaluated so far (one per row of every call).
   int64_t rows() const { return rows_; }
 

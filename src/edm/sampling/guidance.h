@@ -27,7 +27,6 @@ class GuidedDenoiser : public ForwardingDenoiser<Denoiser> {
       return u + w_ * (cond - u);
     });
   }
-  torch::Device device() const override { return inner_->device(); }
 
  private:
   double w_;

@@ -21,7 +21,6 @@ class WatchedDenoiser : public ForwardingDenoiser<Denoiser> {
     ++nfe;
     return last;
   }
-  torch::Device device() const override { return inner_->device(); }
 
   torch::Tensor last;
   double last_sigma = 0;
