@@ -30,6 +30,7 @@ void run(InvertArgs& a) {
   validate(a.o);
   check_outputs_are_not_inputs({a.out}, {a.net, a.images});
   auto net = load_denoiser(a.net, device, resolve_precision(a.precision, device));
+  require_pixel_model(*net, a.net, "invert");
   TensorFile in(a.images);
   if (!in.has("images")) throw Error(a.images + ": no tensor 'images'");
   auto images = in.get("images");

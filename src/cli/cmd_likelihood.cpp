@@ -194,6 +194,7 @@ void run(LikelihoodArgs& a) {
   const std::string source = a.images.empty() ? a.raw : a.images;
   check_outputs_are_not_inputs({a.json}, {a.net, source});
   auto net = load_denoiser(a.net, device, resolve_precision(a.precision, device));
+  require_pixel_model(*net, a.net, "likelihood");
   const Items items = load_items(a);
   check_items(items, *net, source);
   const auto labels = class_labels(items, *net, a.class_idx, source);

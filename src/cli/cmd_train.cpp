@@ -134,6 +134,10 @@ void register_train(CLI::App& app) {
   sub->add_option("--latent-channels", o.latent_channels, "--autoencoder: latent channels")->capture_default_str();
   sub->add_option("--kl-weight", o.kl_weight, "--autoencoder: weight of the KL term against the summed squared error")
       ->capture_default_str();
+  sub->add_option("--latent", o.latent,
+                  "Train on the latents of this autoencoder (edm train --autoencoder, or sd-vae-ft-mse); "
+                  "samples are decoded through it")
+      ->check(CLI::ExistingFile);
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips (0 or 1)")
       ->check(CLI::IsMember({"0", "1", "true", "false"}))

@@ -72,6 +72,11 @@ bool relaunch_local(int nproc) {
   return true;
 }
 
+void require_pixel_model(const Denoiser& net, const std::string& path, const std::string& command) {
+  if (!net.sample_space().empty())
+    throw UsageError("edm " + command + " works on pixel models; " + path + " samples latents of an autoencoder");
+}
+
 void check_outputs_are_not_inputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
   for (const auto& out : outputs)
     for (const auto& in : inputs) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "edm/core/denoiser.h"
 #include "edm/nn/precond.h"
 
 namespace edm::cli {
@@ -39,6 +40,10 @@ bool relaunch_local(int nproc);
 // Throws edm::UsageError when an output file is one of the inputs (the same
 // file under any name), which writing it would destroy. Empty names are skipped.
 void check_outputs_are_not_inputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs);
+
+// Throws edm::UsageError when `net` (from `path`) is a latent model and the
+// command works on pixels (its images would have to be encoded).
+void require_pixel_model(const Denoiser& net, const std::string& path, const std::string& command);
 
 // Each subcommand registers itself on the top-level app.
 void register_info(CLI::App& app);

@@ -58,6 +58,8 @@ std::shared_ptr<Denoiser> with_classifier(const SamplerArgs& a, std::shared_ptr<
     if (a.classifier_scale) throw UsageError("--classifier-scale needs --classifier FILE");
     return net;
   }
+  if (!net->sample_space().empty())
+    throw UsageError("--classifier guides pixel models; the net samples latents of an autoencoder");
   return std::make_shared<ClassifierGuidedDenoiser>(net, load_classifier(a.classifier, net->device()),
                                                     a.classifier_scale.value_or(1.0));
 }

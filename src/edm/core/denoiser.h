@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,14 @@ class Denoiser {
   // One sample's shape (x is [N, sample_shape...]); images by default.
   virtual std::vector<int64_t> sample_shape() const { return {img_channels(), img_resolution(), img_resolution()}; }
   virtual int64_t label_dim() const { return 0; }
+  // The images [N,C,H,W] in [-1, 1] that samples x stand for: x itself, or a
+  // latent model's decoding of its latents. Callers that write or measure
+  // images go through it.
+  virtual torch::Tensor to_images(const torch::Tensor& x) { return x; }
+  // What samples are beyond their shape: "" for pixels, else an identity of
+  // the latent space (its autoencoder and normalisation) so that two
+  // denoisers combined in guidance can be checked to share it.
+  virtual std::string sample_space() const { return ""; }
   virtual torch::Device device() const { return torch::kCPU; }
   // The arithmetic of the underlying network (float32, bfloat16, float16),
   // for records; samplers work in float64 whatever it is.

@@ -28,6 +28,14 @@ class ForwardingDenoiser : public Denoiser {
     if constexpr (std::is_base_of_v<Denoiser, Inner>) return inner_->device();
     return Denoiser::device();  // a network view answers this itself
   }
+  torch::Tensor to_images(const torch::Tensor& x) override {
+    if constexpr (std::is_base_of_v<Denoiser, Inner>) return inner_->to_images(x);
+    return x;  // a network view samples pixels
+  }
+  std::string sample_space() const override {
+    if constexpr (std::is_base_of_v<Denoiser, Inner>) return inner_->sample_space();
+    return "";
+  }
   torch::ScalarType compute_dtype() const override {
     if constexpr (std::is_base_of_v<Denoiser, Inner>) return inner_->compute_dtype();
     return torch::kFloat32;  // a network view answers this itself

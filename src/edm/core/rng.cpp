@@ -27,38 +27,52 @@ namespace {
 
 constexpr uint64_t kMaxSeeds = 1ull << 26;
 
+using Range = std::pair<uint64_t, uint64_t>;  // first and last seed
+
 // A seed twice would name two images the same and leave one row unwritten.
-void check_unique(std::vector<uint64_t> seeds, const std::string& text) {
-  std::sort(seeds.begin(), seeds.end());
-  auto dup = std::adjacent_find(seeds.begin(), seeds.end());
-  if (dup != seeds.end())
-    throw UsageError("invalid seed list '" + text + "': seed " + std::to_string(*dup) + " appears twice");
+// Checked on the ranges, not the expanded list: 2^26 seeds sort slowly.
+void check_unique(std::vector<Range> ranges, const std::string& text) {
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].first <= ranges[i - 1].second)  // the smallest seed given twice
+      throw UsageError("invalid seed list '" + text + "': seed " + std::to_string(ranges[i].first) + " appears twice");
+    ranges[i].second = std::max(ranges[i].second, ranges[i - 1].second);
+  }
+}
+
+// "a" or "a-b" (a <= b, fewer than 2^26 seeds).
+Range parse_range(const std::string& part, const std::string& text) {
+  const size_t dash = part.find('-', 1);
+  if (dash == std::string::npos) {
+    const uint64_t a = parse_uint(part, text);
+    return {a, a};
+  }
+  const uint64_t a = parse_uint(part.substr(0, dash), text), b = parse_uint(part.substr(dash + 1), text);
+  if (b < a) throw UsageError("invalid seed list '" + text + "': range " + part + " is descending");
+  if (b - a >= kMaxSeeds) throw UsageError("invalid seed list '" + text + "': range " + part + " is too long");
+  return {a, b};
 }
 
 }  // namespace
 
 std::vector<uint64_t> parse_seed_list(const std::string& text) {
-  std::vector<uint64_t> out;
   if (text.empty()) throw UsageError("empty seed list");
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    size_t dash = part.find('-', 1);
-    if (dash != std::string::npos) {
-      uint64_t a = parse_uint(part.substr(0, dash), text), b = parse_uint(part.substr(dash + 1), text);
-      if (b < a) throw UsageError("invalid seed list '" + text + "': range " + part + " is descending");
-      if (b - a >= (1ull << 26)) throw UsageError("invalid seed list '" + text + "': range " + part + " is too long");
-      if (out.size() + (b - a) >= kMaxSeeds) throw UsageError("invalid seed list '" + text + "': more than 2^26 seeds");
-      for (uint64_t s = a; s <= b; ++s) out.push_back(s);
-    } else {
-      out.push_back(parse_uint(part, text));
-    }
-    if (out.size() > kMaxSeeds) throw UsageError("invalid seed list '" + text + "': more than 2^26 seeds");
+  std::vector<Range> ranges;
+  uint64_t count = 0;
+  for (size_t start = 0;;) {
+    const size_t comma = text.find(',', start);
+    ranges.push_back(
+        parse_range(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start), text));
+    count += ranges.back().second - ranges.back().first + 1;
+    if (count > kMaxSeeds) throw UsageError("invalid seed list '" + text + "': more than 2^26 seeds");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  check_unique(out, text);
+  check_unique(ranges, text);
+  std::vector<uint64_t> out;
+  out.reserve(count);
+  for (const auto& [a, b] : ranges)
+    for (uint64_t s = a; s <= b; ++s) out.push_back(s);
   return out;
 }
 

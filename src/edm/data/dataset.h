@@ -11,7 +11,7 @@ namespace edm {
 
 struct Dataset {
   std::string name;
-  torch::Tensor images;  // uint8 [N,C,H,W]
+  torch::Tensor images;  // uint8 [N,C,H,W]; float32 normalised latents for edm train --latent
   torch::Tensor labels;  // int64 [N], undefined when the data set has none
   int64_t label_dim = 0;
   std::vector<std::string> class_names;  // empty when unknown

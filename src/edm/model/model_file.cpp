@@ -3,6 +3,7 @@
 #include <set>
 
 #include "edm/core/error.h"
+#include "edm/model/latent_denoiser.h"
 #include "edm/nn/precond.h"
 #include "edm/sampling/ideal_denoiser.h"
 
@@ -122,7 +123,8 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
   if (net->is_classifier())
     throw Error(path + " is a noise-aware classifier, not a denoiser (it guides one with --classifier)");
   net->set_precision(precision);
-  return networks::as_denoiser(net, device);
+  auto denoiser = networks::as_denoiser(net, device);
+  return config.contains("latent") ? with_latent_space(std::move(denoiser), config["latent"], path) : denoiser;
 }
 
 std::shared_ptr<NoisyClassifier> load_classifier(const std::string& path, torch::Device device) {

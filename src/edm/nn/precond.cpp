@@ -52,6 +52,7 @@ PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::sha
   const int64_t logvar_channels = layout.logvar_head ? r.integer("logvar_channels", 128) : 0;
   if (layout.logvar_head && logvar_channels < 1) throw Error("edm.config: \"logvar_channels\" must be positive");
   r.ignore("model");
+  r.ignore("latent");  // the latent space around the network: model/latent_space.h
   r.finish();
   if (!config.contains("model")) throw Error("edm.config has no \"model\" object");
   model_ = register_module(layout.module_name, make_network(config["model"], layout.default_model, shape, build));

@@ -6,6 +6,12 @@
 
 namespace edm {
 
+namespace {
+
+std::string space_name(const std::string& space) { return space.empty() ? "pixels" : "latents of " + space; }
+
+}  // namespace
+
 AutoguidedDenoiser::AutoguidedDenoiser(std::shared_ptr<Denoiser> net, std::shared_ptr<Denoiser> guide, double w,
                                        std::optional<GuidanceInterval> interval)
     : ForwardingDenoiser(std::move(net)), guide_(std::move(guide)), w_(w), interval_(interval) {
@@ -13,6 +19,9 @@ AutoguidedDenoiser::AutoguidedDenoiser(std::shared_ptr<Denoiser> net, std::share
   if (guide_->sample_shape() != inner_->sample_shape())
     throw UsageError("--guide-net makes samples of shape " + c10::str(c10::IntArrayRef(guide_->sample_shape())) +
                      ", the net " + c10::str(c10::IntArrayRef(inner_->sample_shape())));
+  if (guide_->sample_space() != inner_->sample_space())  // same shape, different latents
+    throw UsageError("--guide-net samples in " + space_name(guide_->sample_space()) + ", the net in " +
+                     space_name(inner_->sample_space()));
   if (guide_->label_dim() != inner_->label_dim())
     throw UsageError("--guide-net has " + std::to_string(guide_->label_dim()) + " classes, the net " +
                      std::to_string(inner_->label_dim()));

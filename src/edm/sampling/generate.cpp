@@ -57,7 +57,10 @@ torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, 
   NoiseFn noise = [&](const torch::Tensor& like) {
     return rnd.randn(like.sizes().slice(1), torch::kFloat64, like.device());
   };
-  auto images = run_sampler(resolve_sampler(o), net, in.latents, in.class_labels, noise, o.sampler_options, on_step);
+  auto x = run_sampler(resolve_sampler(o), net, in.latents, in.class_labels, noise, o.sampler_options, on_step);
+  check_finite_images(x, seeds);
+  torch::NoGradGuard no_grad;
+  auto images = net.to_images(x).to(torch::kFloat64);
   check_finite_images(images, seeds);
   return images;
 }

@@ -23,7 +23,9 @@ Batch Loader::get(int64_t start, int64_t count) {
   }
   auto sel = torch::tensor(idx, torch::kInt64);
   Batch b;
-  b.images = data_.images.index_select(0, sel).to(torch::kFloat32) / 127.5 - 1;
+  b.images = data_.images.index_select(0, sel);
+  // Pixels map to [-1, 1]; latents (edm train --latent) are already normalised.
+  b.images = b.images.scalar_type() == torch::kUInt8 ? b.images.to(torch::kFloat32) / 127.5 - 1 : b.images;
   if (data_.labels.defined()) b.labels = data_.labels.index_select(0, sel);
   return b;
 }

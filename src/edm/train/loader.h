@@ -14,7 +14,7 @@
 namespace edm {
 
 struct Batch {
-  torch::Tensor images;  // float32 [n,C,H,W] in [-1, 1]
+  torch::Tensor images;  // float32 [n,C,H,W] in [-1, 1] (or normalised latents)
   torch::Tensor labels;  // int64 [n], undefined without labels
 };
 

@@ -59,6 +59,8 @@ void check_options(const TrainOptions& o) {
   if (o.snap < 0 || o.dump < 0) throw UsageError("--snap and --dump must be non-negative");
   if (o.fp16 && o.bf16) throw UsageError("--fp16 and --bf16 exclude each other");
   if (o.max_minutes && !(*o.max_minutes > 0)) throw UsageError("--max-minutes must be positive");
+  if (!o.latent.empty() && (o.autoencoder || o.classifier || o.augment > 0))
+    throw UsageError("--latent trains a denoiser on unaugmented latents: no --autoencoder, --classifier or --augment");
   LossConfig::for_precond(o.precond);  // iddpm and unknown names fail here, before any work
   if (o.precond != "ddpm" && (o.beta || o.T || o.learn_sigma))
     throw UsageError("--beta, --T and --learn-sigma are for --precond ddpm");

@@ -39,6 +39,7 @@ struct TrainOptions {
   bool autoencoder = false;
   int64_t ae_factor = 4, latent_channels = 4;  // downsampling factor (a power of 2), latent channels
   double kl_weight = 1e-3;                     // weight of the KL term against the summed squared error
+  std::string latent;                          // --latent AE_FILE: train on that autoencoder's latents
   double ls = 1;                               // loss scaling
   std::optional<double> tick;                  // kimg
   int64_t snap = 50, dump = 500;               // ticks

@@ -82,6 +82,8 @@ void adopt_resumed_options(TrainOptions& o, const TrainStateInfo& s, const std::
   check("T", o.T.has_value(), o.T.value_or(0), ddpm ? config_key(c, "T", 1000) : nullptr);
   check("learn-sigma", false, o.learn_sigma, ddpm && config_key(c, "learn_sigma", false).get<bool>());
   check("seed", false, o.seed, s.counters.seed);
+  if (!o.latent.empty() && !c.contains("latent"))
+    throw UsageError("--latent conflicts with the training state " + path + ", which trains on pixels: drop --latent");
   if (!s.arch.empty()) o.arch = s.arch;  // the recipe goes on as it began
   o.precond = precond_option(c);
 }

@@ -13,6 +13,7 @@
 #include "edm/data/dataset.h"
 #include "edm/dist/grad_reducer.h"
 #include "edm/dist/world.h"
+#include "edm/model/latent_space.h"
 #include "edm/nn/precond.h"
 #include "edm/train/adam.h"
 #include "edm/train/augment.h"
@@ -56,6 +57,8 @@ class TrainRun {
  private:
   using Clock = std::chrono::steady_clock;
   void load_data();
+  // --latent (or a resumed latent state): the data becomes the autoencoder's normalised latents.
+  void encode_latents();
   void split_batch();
   void build_network();
   void print_plan() const;
@@ -83,6 +86,7 @@ class TrainRun {
   bool main_;
   std::optional<TrainStateInfo> resumed_;
   Dataset data_;
+  std::optional<LatentSpace> latent_;  // a latent diffusion run's space (edm.config "latent")
   bool cond_ = false;
   int64_t per_rank_ = 0, batch_gpu_ = 0, rounds_ = 0;  // batch = batch_gpu x rounds x processes
   AugmentConfig aug_;

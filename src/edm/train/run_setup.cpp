@@ -12,6 +12,7 @@
 #include "edm/model/model_file.h"
 #include "edm/nn/autoencoder_config.h"
 #include "edm/nn/presets.h"
+#include "edm/train/latent_data.h"
 #include "edm/train/resume_options.h"
 #include "edm/train/run.h"
 
@@ -56,7 +57,8 @@ void transfer_weights(const std::string& path, networks::PrecondImpl& net) {
 }
 
 // The network a fresh run builds from its preset and the options.
-nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool cond, int64_t augment_dim) {
+nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool cond, int64_t augment_dim,
+                            const std::optional<LatentSpace>& latent) {
   networks::PresetOverrides overrides;
   overrides.cbase = o.cbase;
   if (!o.cres.empty()) overrides.cres = o.cres;
@@ -71,6 +73,7 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
     config["T"] = o.T.value_or(1000);
     config["learn_sigma"] = o.learn_sigma;
   }
+  if (latent) config["latent"] = latent->to_json();
   if (o.autoencoder)
     return networks::autoencoder_config(data.resolution(), data.channels(), o.ae_factor, o.latent_channels, o.cbase);
   return o.classifier ? networks::classifier_config(config, data.label_dim, o.arch) : config;
@@ -129,6 +132,7 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
 void TrainRun::load_data() {
   data_ = load_dataset(o_.data);
   if (o_.xflip) data_ = with_xflip(data_);
+  encode_latents();
   cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier && !o_.autoencoder);
   if (o_.autoencoder && (o_.classifier || cond_)) throw UsageError("--autoencoder takes no --classifier or --cond");
   if (o_.classifier) {
@@ -136,6 +140,27 @@ void TrainRun::load_data() {
     if (cond_) throw UsageError("--classifier takes the labels as targets, not as input: drop --cond");
   }
   if (cond_ && data_.label_dim == 0) throw UsageError("--cond needs a data set with labels (dataset.json)");
+}
+
+void TrainRun::encode_latents() {
+  const bool recorded = resumed_ && resumed_->config.contains("latent");
+  if (!recorded && o_.latent.empty()) return;
+  std::optional<LatentSpace> space;
+  std::string path = o_.latent;
+  if (recorded) {  // the state's space, its normalisation included, goes on
+    space = LatentSpace::from_json(resumed_->config["latent"], o_.resume + ": edm.config \"latent\"");
+    if (path.empty()) path = find_autoencoder(*space, o_.resume);
+  }
+  auto encoded =
+      encode_dataset(data_, path, o_.outdir + "/latent-cache", device_, main_ && !o_.dry_run, main_ && !quiet_);
+  if (space && encoded.autoencoder_sha256 != space->sha256)
+    throw UsageError("--latent " + path + " is not the autoencoder of the training state " + o_.resume + " (SHA-256 " +
+                     encoded.autoencoder_sha256.substr(0, 16) + "..., the state's " + space->sha256.substr(0, 16) +
+                     "...)");
+  latent_ = space ? *space
+                  : fit_latent_space(encoded.latents, fs::absolute(path).lexically_normal().string(),
+                                     encoded.autoencoder_sha256);
+  data_.images = latent_->normalize(encoded.latents);
 }
 
 void TrainRun::split_batch() {
@@ -153,7 +178,8 @@ void TrainRun::split_batch() {
 
 void TrainRun::build_network() {
   aug_.p = o_.augment;
-  config_ = resumed_ ? resumed_->config : fresh_config(o_, data_, cond_, o_.augment > 0 ? aug_.label_dim() : 0);
+  config_ =
+      resumed_ ? resumed_->config : fresh_config(o_, data_, cond_, o_.augment > 0 ? aug_.label_dim() : 0, latent_);
   check_fits(config_, data_);
   if (o_.augment > 0 && config_.value("augment_dim", int64_t(0)) != aug_.label_dim())
     throw Error("--augment needs a network with augment_dim " + std::to_string(aug_.label_dim()));
@@ -212,8 +238,8 @@ std::string TrainRun::describe() const {
                       : classifier_ ? "classifier"
                       : cond_       ? "cond"
                                     : "uncond") +
-                     "-" + o_.arch + "-" + o_.precond + "-gpus" + std::to_string(world_.size()) + "-batch" +
-                     std::to_string(*o_.batch);
+                     (latent_ ? "-latent" : "") + "-" + o_.arch + "-" + o_.precond + "-gpus" +
+                     std::to_string(world_.size()) + "-batch" + std::to_string(*o_.batch);
   for (auto& ch : desc)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
   return desc;
@@ -233,8 +259,11 @@ void TrainRun::print_plan() const {
   const std::string precond_kind = config_.value("precond", std::string("EDMPrecond"));
   std::cout << "data         " << o_.data << ": " << data_.size() << " images, " << data_.channels() << "x"
             << data_.resolution() << "x" << data_.resolution() << (cond_ ? ", conditional on " : ", unconditional")
-            << (cond_ ? std::to_string(label_dim_) + " classes" : "") << "\n"
-            << "network      " << o_.arch << " (" << precond_kind << "), " << num_params_ << " parameters\n"
+            << (cond_ ? std::to_string(label_dim_) + " classes" : "") << "\n";
+  if (latent_)
+    std::cout << "latents      of " << latent_->autoencoder << ", normalised per channel: mean "
+              << json_list(latent_->mean) << ", std " << json_list(latent_->std) << "\n";
+  std::cout << "network      " << o_.arch << " (" << precond_kind << "), " << num_params_ << " parameters\n"
             << "batch        " << *o_.batch << " = " << batch_gpu_ << " x " << rounds_ << " rounds x " << world_.size()
             << " processes\n"
             << "duration     " << *o_.duration << " Mimg"
