@@ -159,6 +159,20 @@ TEST(HardeningModels, IdxHeadersWithEmptyOrOverflowingDimensionsAreRefused) {
   expect_error([&] { read_idx(dir / "huge.idx"); }, {"larger than its data"});
 }
 
+TEST(HardeningModels, AnImageHeaderDeclaringGigabytesIsRefusedBeforeDecoding) {
+  // Found by the png fuzz target: 37 bytes of a TGA header asking for a
+  // 49920 x 13648 x 3 image made stb allocate 2 GB.
+  std::string tga(18, '\0');
+  tga[2] = 2;                          // uncompressed true colour
+  tga[12] = '\x00', tga[13] = '\xc3';  // width 49920
+  tga[14] = '\x50', tga[15] = '\x35';  // height 13648
+  tga[16] = 24;                        // bits per pixel
+  expect_error([&] { decode_image(tga + "pixels", "big.tga"); }, {"declares a 49920x13648x3 image"});
+  // A small image of the same format still decodes.
+  tga[12] = 2, tga[13] = 0, tga[14] = 1, tga[15] = 0;
+  EXPECT_EQ(decode_image(tga + std::string(6, '\x7f'), "small.tga").sizes().vec(), (std::vector<int64_t>{3, 1, 2}));
+}
+
 // ---------------------------------------------------------------------------
 // Command line: bounds, typed options, usage errors under --nproc.
 

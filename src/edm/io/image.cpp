@@ -38,6 +38,14 @@ void write_png(const std::string& path, const torch::Tensor& hwc_uint8) {
 
 torch::Tensor decode_image(const std::string& bytes, const std::string& name) {
   int w = 0, h = 0, c = 0;
+  // A header may declare any size: stb allocates it before reading the
+  // pixels, so a few bytes could ask for gigabytes.
+  if (bytes.size() > size_t(INT32_MAX)) throw Error("'" + name + "' is larger than 2 GiB");
+  if (stbi_info_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()), &w,
+                            &h, &c) &&
+      int64_t(w) * h * c > kMaxImageBytes)
+    throw Error("'" + name + "' declares a " + std::to_string(w) + "x" + std::to_string(h) + "x" + std::to_string(c) +
+                " image, more than " + std::to_string(kMaxImageBytes >> 20) + " MiB of pixels");
   unsigned char* p = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()),
                                            static_cast<int>(bytes.size()), &w, &h, &c, 0);
   if (!p) throw Error("'" + name + "' is not a readable image (" + stbi_failure_reason() + ")");

@@ -17,6 +17,8 @@ std::string encode_png(const torch::Tensor& hwc_uint8);
 
 // Reads a PNG (or any format stb reads) into uint8 [C,H,W] with its own
 // channel count; throws edm::Error naming the file if it is not a readable image.
+// Images of more than kMaxImageBytes pixel bytes are refused before they are decoded.
+constexpr int64_t kMaxImageBytes = int64_t(1) << 28;
 torch::Tensor read_image(const std::string& path);
 torch::Tensor decode_image(const std::string& bytes, const std::string& name);
 
