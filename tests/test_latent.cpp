@@ -148,10 +148,14 @@ TEST(LatentCli, TrainEncodesOnceRecordsTheAutoencoderAndGenerateDecodes) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("latents      read from"), std::string::npos) << r.output;
   // generate decodes: PNGs of the data's size.
-  r = test::run_edm("generate --net " + run.model + " --seeds 0-1 --steps 3 --device cpu --outdir " + (run.dir / "g"));
+  r = test::run_edm("generate --net " + run.model + " --seeds 0-1 --steps 3 --device cpu --outdir " + (run.dir / "g") +
+                    " --raw " + (run.dir / "raw.safetensors") + " --grid " + (run.dir / "grid.png"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto png = read_image(run.dir / "g/000000.png");
   EXPECT_EQ(png.sizes().vec(), (std::vector<int64_t>{1, 28, 28}));
+  auto raw = TensorFile(run.dir / "raw.safetensors").get("images");  // images, not latents
+  ASSERT_EQ(raw.sizes().vec(), (std::vector<int64_t>{2, 1, 28, 28}));
+  EXPECT_TRUE(torch::equal(to_uint8_nhwc(raw)[0].permute({2, 0, 1}), png));
   // A latent model cannot be inverted or measured in bits per pixel.
   r = test::run_edm("likelihood --net " + run.model + " --images fashion-mnist:test --max-images 1 --device cpu");
   EXPECT_EQ(r.exit_code, 2) << r.output;

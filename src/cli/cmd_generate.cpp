@@ -90,10 +90,11 @@ void run(GenerateArgs& a) {
   for (size_t i = 0; i < seeds.size(); ++i) row.emplace(seeds[i], static_cast<int64_t>(i));
   const bool keep = !a.raw.empty() || !a.grid.empty();
   torch::Tensor all;  // every image, for --raw and --grid
-  if (keep)
-    all = torch::zeros(
-        {static_cast<int64_t>(seeds.size()), net->img_channels(), net->img_resolution(), net->img_resolution()},
-        torch::kFloat64);
+  if (keep) {
+    auto shape = image_shape(*net);  // a latent model's images are not its samples
+    shape.insert(shape.begin(), static_cast<int64_t>(seeds.size()));
+    all = torch::zeros(shape, torch::kFloat64);
+  }
   if (!a.outdir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(a.outdir, ec);
@@ -160,7 +161,7 @@ void register_generate(CLI::App& app) {
   sub->add_option("--batch", a->batch, "Maximum batch size")->capture_default_str();
   add_sampler_options(sub, a->sampling);
   sub->add_option("--latents", a->latents, "Safetensors with 'latents' [N,C,H,W], one row per seed");
-  sub->add_option("--raw", a->raw, "Write the sampler output as safetensors 'images' [N,C,H,W] float64");
+  sub->add_option("--raw", a->raw, "Write the images as safetensors 'images' [N,C,H,W] float64 in [-1, 1]");
   sub->add_option("--grid", a->grid, "Write all images tiled into one PNG");
   sub->add_option("--nproc", a->nproc, "Start this many local processes, seeds split among them")
       ->capture_default_str();

@@ -65,6 +65,14 @@ torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, 
   return images;
 }
 
+std::vector<int64_t> image_shape(Denoiser& net) {
+  if (net.sample_space().empty()) return net.sample_shape();
+  torch::NoGradGuard no_grad;
+  auto shape = net.sample_shape();
+  shape.insert(shape.begin(), 1);
+  return net.to_images(torch::zeros(shape, torch::TensorOptions().device(net.device()))).sizes().slice(1).vec();
+}
+
 void check_finite_images(const torch::Tensor& images, const std::vector<uint64_t>& seeds) {
   auto finite = torch::isfinite(images).flatten(1).all(1).cpu();
   std::string bad;

@@ -46,6 +46,10 @@ SeedDraws draw_seed_inputs(SeedBatch& rnd, const Denoiser& net, const GenerateOp
 torch::Tensor generate_batch(Denoiser& net, const std::vector<uint64_t>& seeds, const GenerateOptions& o,
                              const torch::Tensor& latents = {}, const StepFn& on_step = {});
 
+// The shape [C,H,W] of one image of `net`: its sample shape, or for a latent
+// model that of a decoded sample.
+std::vector<int64_t> image_shape(Denoiser& net);
+
 // Throws edm::Error naming the seeds (at most 10) whose images [N,...] hold
 // a NaN or Inf: such an image would be written as a plausible-looking PNG.
 // generate_batch checks its output with it.

@@ -6,6 +6,7 @@
 #include "edm/core/error.h"
 #include "edm/io/sha256.h"
 #include "edm/model/model_file.h"
+#include "edm/sampling/generate.h"
 
 namespace edm::serve {
 
@@ -35,14 +36,16 @@ Model& Models::find(const std::string& name) {
 nlohmann::json Models::describe() const {
   auto finite = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& m : models_)
+  for (const auto& m : models_) {
+    const auto image = image_shape(*m->net);  // what the page shows: a latent model's decoded images
     out.push_back({{"name", m->name},
                    {"sha256", m->sha256},
-                   {"resolution", m->net->img_resolution()},
-                   {"channels", m->net->img_channels()},
+                   {"resolution", image.back()},
+                   {"channels", image.front()},
                    {"label_dim", m->net->label_dim()},
                    {"sigma_min", finite(m->net->sigma_min())},
                    {"sigma_max", finite(m->net->sigma_max())}});
+  }
   return out;
 }
 
