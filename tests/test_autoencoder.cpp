@@ -283,6 +283,11 @@ TEST(AutoencoderCli, TrainAutoencoderWritesAModelFileThatLoadsAsOne) {
   r = test::run_edm("generate --net " + model + " --seeds 0 --steps 2 --device cpu --outdir " + (dir / "g"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("is an autoencoder, not a denoiser"), std::string::npos) << r.output;
+  // The run goes on from its state.
+  const auto state = test::last_file(dir / "ae", "training-state");
+  r = test::run_edm("train --resume " + state + " --batch 8 --duration 0.000064 --device cpu --outdir " + (dir / "ae"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("AutoencoderKL"), std::string::npos) << r.output;
 }
 
 TEST(AutoencoderCli, OptionsThatDoNotFitAreUsageErrors) {

@@ -11,11 +11,12 @@ namespace {
 
 using json = nlohmann::json;
 
-// The --precond name of a state's preconditioning (EDM2 keeps EDM's).
+// The --precond name of a state's preconditioning (EDM2 keeps EDM's; an
+// autoencoder has none and runs with the default's).
 std::string precond_option(const json& config) {
-  static const std::map<std::string, std::string> names = {{"EDMPrecond", "edm"},     {"EDM2Precond", "edm"},
-                                                           {"VPPrecond", "vp"},       {"VEPrecond", "ve"},
-                                                           {"iDDPMPrecond", "iddpm"}, {"DDPMPrecond", "ddpm"}};
+  static const std::map<std::string, std::string> names = {
+      {"EDMPrecond", "edm"},     {"EDM2Precond", "edm"},  {"VPPrecond", "vp"},     {"VEPrecond", "ve"},
+      {"iDDPMPrecond", "iddpm"}, {"DDPMPrecond", "ddpm"}, {"AutoencoderKL", "edm"}};
   auto it = names.find(config.value("precond", std::string()));
   return it == names.end() ? config.value("precond", std::string()) : it->second;
 }
