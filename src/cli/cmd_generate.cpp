@@ -16,6 +16,7 @@
 #include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
+#include "edm/model/upsampler.h"
 #include "edm/sampling/counting_denoiser.h"
 #include "edm/sampling/generate.h"
 #include "png_record.h"
@@ -67,6 +68,19 @@ std::string nfe_text(int64_t rows, int64_t images) {
   return buf;
 }
 
+// --upsampler: the second stage of cascaded diffusion, checked against the base model.
+std::shared_ptr<Upsampler> load_second_stage(const GenerateArgs& a, Denoiser& base, torch::Device device) {
+  const auto& s = a.sampling;
+  if (s.upsampler.empty()) {
+    if (s.cond_aug != 0) throw UsageError("--cond-aug needs --upsampler");
+    return nullptr;
+  }
+  if (!(s.cond_aug >= 0 && s.cond_aug <= 100)) throw UsageError("--cond-aug must be in [0, 100]");
+  auto up = load_upsampler(s.upsampler, device, resolve_precision(s.precision, device));
+  check_upsampler_fits(*up, image_shape(base), s.upsampler, a.net);
+  return up;
+}
+
 void run(GenerateArgs& a) {
   if (a.net.empty()) throw UsageError("--net is required (unless --from-png names the model)");
   init_threads(a.runtime.threads);
@@ -75,10 +89,11 @@ void run(GenerateArgs& a) {
     throw UsageError("nothing to write: give --outdir, --raw or --grid");
   if (a.batch < 1) throw UsageError("--batch must be at least 1");
   const auto seeds = parse_seed_list(a.seeds);
-  check_outputs_are_not_inputs({a.raw, a.grid}, {a.net, a.latents});
+  check_outputs_are_not_inputs({a.raw, a.grid}, {a.net, a.latents, a.sampling.upsampler});
   auto model = load_denoiser(a.net, device, resolve_precision(a.sampling.precision, device));
   auto counting = std::make_shared<CountingDenoiser>(apply_sampler_options(a.sampling, model));
   std::shared_ptr<Denoiser> net = counting;
+  auto up = load_second_stage(a, *net, device);
   const auto& gen = a.sampling.gen;
   const auto& so = gen.sampler_options;
   torch::Tensor latents;
@@ -91,7 +106,8 @@ void run(GenerateArgs& a) {
   const bool keep = !a.raw.empty() || !a.grid.empty();
   torch::Tensor all;  // every image, for --raw and --grid
   if (keep) {
-    auto shape = image_shape(*net);  // a latent model's images are not its samples
+    auto shape = up ? std::vector<int64_t>{up->img_channels(), up->resolution(), up->resolution()}
+                    : image_shape(*net);  // a latent model's images are not its samples
     shape.insert(shape.begin(), static_cast<int64_t>(seeds.size()));
     all = torch::zeros(shape, torch::kFloat64);
   }
@@ -105,7 +121,8 @@ void run(GenerateArgs& a) {
   const GenerationRecord record =
       run_record(a.net, a.sampling, device, model->compute_dtype(), a.latents);  // written into every PNG
   const int64_t steps = so.num_steps;
-  Progress progress("generate", static_cast<int64_t>(batches.size()) * steps, world.is_main());
+  const int64_t stages = up ? 2 : 1;
+  Progress progress("generate", static_cast<int64_t>(batches.size()) * steps * stages, world.is_main());
   int64_t done = 0, images_done = 0;
   for (const auto& batch : batches) {
     torch::Tensor lat;
@@ -114,10 +131,13 @@ void run(GenerateArgs& a) {
       for (auto s : batch) rows.push_back(row.at(s));
       lat = latents.index_select(0, torch::tensor(rows, torch::kInt64));
     }
-    auto images = generate_batch(*net, batch, gen, lat, [&](int64_t i) {
-                    progress.update(done + i, std::to_string(images_done) + " images");
-                  }).cpu();
+    auto on_step = [&](int64_t i) { progress.update(done + i, std::to_string(images_done) + " images"); };
+    auto images = generate_batch(*net, batch, gen, lat, on_step).cpu();
     done += steps;
+    if (up) {
+      images = upsample_batch(*up, images, batch, gen, a.sampling.cond_aug, on_step).cpu();
+      done += steps;
+    }
     images_done += static_cast<int64_t>(batch.size());
     if (!a.outdir.empty()) {
       auto u8 = to_uint8_nhwc(images);
@@ -160,6 +180,11 @@ void register_generate(CLI::App& app) {
   sub->add_flag("--subdirs", a->subdirs, "Create a subdirectory for every 1000 seeds");
   sub->add_option("--batch", a->batch, "Maximum batch size")->capture_default_str();
   add_sampler_options(sub, a->sampling);
+  sub->add_option("--upsampler", a->sampling.upsampler,
+                  "Enlarge every image with this upsampler (cascaded diffusion: edm train --cascade-from)");
+  sub->add_option("--cond-aug", a->sampling.cond_aug,
+                  "--upsampler: conditioning augmentation level sigma_aug of the base images")
+      ->capture_default_str();
   sub->add_option("--latents", a->latents, "Safetensors with 'latents' [N,C,H,W], one row per seed");
   sub->add_option("--raw", a->raw, "Write the images as safetensors 'images' [N,C,H,W] float64 in [-1, 1]");
   sub->add_option("--grid", a->grid, "Write all images tiled into one PNG");

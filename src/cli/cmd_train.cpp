@@ -138,6 +138,10 @@ void register_train(CLI::App& app) {
                   "Train on the latents of this autoencoder (edm train --autoencoder, or sd-vae-ft-mse); "
                   "samples are decoded through it")
       ->check(CLI::ExistingFile);
+  sub->add_option("--cascade-from", o.cascade_from,
+                  "Train an upsampler of RxR images to the data's resolution (cascaded diffusion, docs/scaling.md)");
+  sub->add_option("--cond-aug-max", o.cond_aug_max, "--cascade-from: conditioning augmentation, sigma_aug ~ U(0, this)")
+      ->capture_default_str();
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips (0 or 1)")
       ->check(CLI::IsMember({"0", "1", "true", "false"}))

@@ -36,6 +36,11 @@ GenerationRecord run_record(const std::string& net_path, const SamplerArgs& s, t
     r.classifier_sha256 = sha256_file_hex(s.classifier);
     r.classifier_scale = s.classifier_scale.value_or(1.0);
   }
+  if (!s.upsampler.empty()) {
+    r.upsampler_name = fs::path(s.upsampler).filename().string();
+    r.upsampler_sha256 = sha256_file_hex(s.upsampler);
+    r.cond_aug = s.cond_aug;
+  }
   return r;
 }
 
@@ -89,6 +94,8 @@ FromPng read_from_png(const std::string& png_path, const std::string& net, Sampl
   s.guidance_interval = r.guidance_interval;
   s.classifier = r.classifier_name.empty() ? "" : find_checked(png_path, "", r.classifier_name, r.classifier_sha256);
   s.classifier_scale = r.classifier_name.empty() ? std::nullopt : std::optional<double>(r.classifier_scale);
+  s.upsampler = r.upsampler_name.empty() ? "" : find_checked(png_path, "", r.upsampler_name, r.upsampler_sha256);
+  s.cond_aug = r.cond_aug;
   if (r.edm_version != EDM_VERSION)
     std::cerr << "edm: warning: " << png_path << " was made by edm " << r.edm_version << ", this is " << EDM_VERSION
               << "\n";

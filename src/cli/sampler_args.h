@@ -21,6 +21,8 @@ struct SamplerArgs {
   std::string guidance_interval;  // "sigma_lo,sigma_hi"
   std::string classifier;         // classifier guidance: the noise-aware classifier's model file
   std::optional<double> classifier_scale;
+  std::string upsampler;       // cascaded diffusion: the second stage's model file (edm generate)
+  double cond_aug = 0;         // its conditioning augmentation level
   std::optional<int64_t> nfe;  // --nfe: sets the steps
   std::string steps_file;      // --steps-file: sets the noise levels
   PrecisionOptions precision;  // --bf16 / --fp32, for the model and the guiding model

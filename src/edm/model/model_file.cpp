@@ -122,6 +122,9 @@ std::shared_ptr<Denoiser> load_denoiser(const std::string& path, torch::Device d
   auto net = load_precond(file, config, device);
   if (net->is_classifier())
     throw Error(path + " is a noise-aware classifier, not a denoiser (it guides one with --classifier)");
+  if (net->low_resolution())
+    throw Error(path + " is an upsampler: it enlarges a base model's images (edm generate --net BASE --upsampler " +
+                path + ")");
   net->set_precision(precision);
   auto denoiser = networks::as_denoiser(net, device);
   return config.contains("latent") ? with_latent_space(std::move(denoiser), config["latent"], path) : denoiser;

@@ -45,6 +45,7 @@ PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::sha
   const int64_t classes = r.integer("num_classes", 0);
   if (classes < 0) throw Error("edm.config: \"num_classes\" must not be negative");
   shape.out_channels = classes > 0 ? classes : shape.in_channels * pre_->out_factor();
+  read_upsampler(config, shape);
   shape.label_dim = r.integer("label_dim", 0);
   shape.augment_dim = r.integer("augment_dim", 0);
   use_fp16_ = r.boolean("use_fp16", false);
@@ -52,7 +53,8 @@ PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::sha
   const int64_t logvar_channels = layout.logvar_head ? r.integer("logvar_channels", 128) : 0;
   if (layout.logvar_head && logvar_channels < 1) throw Error("edm.config: \"logvar_channels\" must be positive");
   r.ignore("model");
-  r.ignore("latent");  // the latent space around the network: model/latent_space.h
+  r.ignore("latent");     // the latent space around the network: model/latent_space.h
+  r.ignore("upsampler");  // read by read_upsampler
   r.finish();
   if (!config.contains("model")) throw Error("edm.config has no \"model\" object");
   model_ = register_module(layout.module_name, make_network(config["model"], layout.default_model, shape, build));
@@ -61,6 +63,18 @@ PrecondImpl::PrecondImpl(const nlohmann::json& config, ConfigReader& r, std::sha
     logvar_linear_ = register_module("logvar_linear", MPConv(logvar_channels, 1, std::vector<int64_t>{}, build));
   }
   for (auto& [name, tensor] : pre_->buffers()) *tensor = register_buffer(name, tensor->to(build.device));
+}
+
+void PrecondImpl::read_upsampler(const nlohmann::json& config, NetworkShape& shape) {
+  if (!config.contains("upsampler")) return;
+  ConfigReader u(config["upsampler"], "edm.config upsampler");
+  low_resolution_ = u.integer("low_resolution", 0);
+  cond_aug_max_ = u.number("cond_aug_max", 0);
+  u.finish();
+  if (low_resolution_ < 1 || low_resolution_ >= shape.img_resolution || shape.img_resolution % low_resolution_)
+    throw Error("edm.config upsampler: \"low_resolution\" must divide img_resolution and be smaller");
+  if (!(cond_aug_max_ >= 0)) throw Error("edm.config upsampler: \"cond_aug_max\" must not be negative");
+  shape.in_channels *= 2;  // x and the conditioning image
 }
 
 torch::Tensor PrecondImpl::logvar(const torch::Tensor& sigma_in) {
@@ -107,6 +121,13 @@ torch::Tensor PrecondImpl::logits(const torch::Tensor& x_in, const torch::Tensor
   return model_->forward(c.c_in.to(x.scalar_type()) * x, c.c_noise.flatten(), {}, {});
 }
 
+torch::Tensor PrecondImpl::with_condition(const torch::Tensor& x_in) const {
+  if (!low_resolution_) return x_in;
+  if (!condition_.defined() || !condition_.sizes().equals(x_in.sizes()))
+    throw Error("an upsampler needs its conditioning image, shaped like x " + c10::str(x_in.sizes()));
+  return torch::cat({x_in, condition_.to(x_in.device(), x_in.scalar_type())}, 1);
+}
+
 torch::Tensor PrecondImpl::network_output(const torch::Tensor& x_in, const torch::Tensor& sigma_in,
                                           const torch::Tensor& class_labels_in,
                                           const torch::Tensor& augment_labels_in) {
@@ -132,7 +153,7 @@ torch::Tensor PrecondImpl::network_output(const torch::Tensor& x_in, const torch
   ProductDtypeGuard products(products_only ? dtype : torch::kFloat32);
 
   auto c = pre_->coefficients(sigma);
-  auto input = (c.c_in * x).to(products_only ? torch::kFloat32 : dtype);
+  auto input = with_condition(c.c_in * x).to(products_only ? torch::kFloat32 : dtype);
   if (channels_last(x.device())) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   return model_->forward(input, c.c_noise.flatten(), class_labels, augment_labels).to(torch::kFloat32);
 }

@@ -96,7 +96,20 @@ class PrecondImpl : public torch::nn::Module {
   void set_channels_last(bool on) { channels_last_ = on ? 1 : 0; }
   bool channels_last(torch::Device device) const;
 
+  // An upsampler of cascaded diffusion (edm.config "upsampler"): the
+  // resolution of the images it enlarges (0 for any other model), and the
+  // most conditioning-augmentation noise it was trained with.
+  int64_t low_resolution() const { return low_resolution_; }
+  double cond_aug_max() const { return cond_aug_max_; }
+  // The upsampler's conditioning image [N,C,H,W] (diffusion/cascade.h), taken
+  // as extra input channels by every forward until replaced; forward refuses
+  // an upsampler without one.
+  void set_condition(torch::Tensor condition) { condition_ = std::move(condition); }
+
  private:
+  void read_upsampler(const nlohmann::json& config, NetworkShape& shape);
+  // c_in x, then an upsampler's conditioning image as further channels.
+  torch::Tensor with_condition(const torch::Tensor& x_in) const;
   nlohmann::json config_;
   std::shared_ptr<Preconditioning> pre_;
   std::shared_ptr<NetworkImpl> model_;
@@ -106,6 +119,9 @@ class PrecondImpl : public torch::nn::Module {
   bool use_fp16_ = false, use_bf16_ = false;
   Precision precision_ = Precision::FromModel;
   int channels_last_ = -1;  // -1: automatic
+  int64_t low_resolution_ = 0;
+  double cond_aug_max_ = 0;
+  torch::Tensor condition_;
 };
 
 // Throws edm::UsageError for bfloat16 on a CPU without bfloat16 arithmetic,

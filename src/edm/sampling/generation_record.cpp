@@ -67,6 +67,8 @@ nlohmann::json record_to_json(const GenerationRecord& r) {
   if (!r.guidance_interval.empty()) j["guidance_interval"] = r.guidance_interval;
   if (!r.classifier_name.empty())
     j["classifier"] = {{"name", r.classifier_name}, {"sha256", r.classifier_sha256}, {"scale", r.classifier_scale}};
+  if (!r.upsampler_name.empty())
+    j["upsampler"] = {{"name", r.upsampler_name}, {"sha256", r.upsampler_sha256}, {"cond_aug", r.cond_aug}};
   if (!r.latents_file.empty()) j["latents"] = r.latents_file;
   if (r.grid) j["grid"] = true;
   return j;
@@ -96,6 +98,12 @@ GenerationRecord record_from_json(const nlohmann::json& j, const std::string& wh
       r.classifier_name = c.at("name").get<std::string>();
       r.classifier_sha256 = c.at("sha256").get<std::string>();
       r.classifier_scale = c.at("scale").get<double>();
+    }
+    if (j.contains("upsampler")) {
+      const auto& u = j.at("upsampler");
+      r.upsampler_name = u.at("name").get<std::string>();
+      r.upsampler_sha256 = u.at("sha256").get<std::string>();
+      r.cond_aug = u.at("cond_aug").get<double>();
     }
     r.latents_file = j.value("latents", "");
     r.grid = j.value("grid", false);

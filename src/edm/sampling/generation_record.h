@@ -22,7 +22,9 @@ struct GenerationRecord {
   std::string guidance_interval;                   // "sigma_lo,sigma_hi" as given (empty: none)
   std::string classifier_name, classifier_sha256;  // classifier guidance (empty: none)
   double classifier_scale = 1;
-  std::string precision = "float32";  // the network's arithmetic (the sampler's is float64)
+  std::string upsampler_name, upsampler_sha256;  // cascaded diffusion's second stage (empty: none)
+  double cond_aug = 0;                           // its conditioning augmentation level
+  std::string precision = "float32";             // the network's arithmetic (the sampler's is float64)
   std::string device = "cpu";
   std::string latents_file;  // set when latents came from --latents (not reproducible from seeds)
   bool grid = false;         // a grid of batch_seeds' images, not one image

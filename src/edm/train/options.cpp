@@ -61,6 +61,15 @@ void check_options(const TrainOptions& o) {
   if (o.max_minutes && !(*o.max_minutes > 0)) throw UsageError("--max-minutes must be positive");
   if (!o.latent.empty() && (o.autoencoder || o.classifier || o.augment > 0))
     throw UsageError("--latent trains a denoiser on unaugmented latents: no --autoencoder, --classifier or --augment");
+  if (o.cascade_from) {
+    if (o.autoencoder || o.classifier || o.augment > 0 || !o.latent.empty() || o.cond.value_or(false))
+      throw UsageError(
+          "--cascade-from trains an unconditional upsampler of pixels: no --autoencoder, --classifier, "
+          "--augment, --latent or --cond");
+    if (uses_edm2_recipe(o)) throw UsageError("--cascade-from builds on the EDM presets, not " + o.arch);
+    if (*o.cascade_from < 1) throw UsageError("--cascade-from must be a positive resolution");
+  }
+  if (!(o.cond_aug_max >= 0 && o.cond_aug_max <= 100)) throw UsageError("--cond-aug-max must be in [0, 100]");
   LossConfig::for_precond(o.precond);  // iddpm and unknown names fail here, before any work
   if (o.precond != "ddpm" && (o.beta || o.T || o.learn_sigma))
     throw UsageError("--beta, --T and --learn-sigma are for --precond ddpm");

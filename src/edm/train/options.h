@@ -40,9 +40,13 @@ struct TrainOptions {
   int64_t ae_factor = 4, latent_channels = 4;  // downsampling factor (a power of 2), latent channels
   double kl_weight = 1e-3;                     // weight of the KL term against the summed squared error
   std::string latent;                          // --latent AE_FILE: train on that autoencoder's latents
-  double ls = 1;                               // loss scaling
-  std::optional<double> tick;                  // kimg
-  int64_t snap = 50, dump = 500;               // ticks
+  // --cascade-from R: an upsampler of R x R images to the data's resolution
+  // (cascaded diffusion), with conditioning augmentation sigma_aug ~ U(0, cond_aug_max).
+  std::optional<int64_t> cascade_from;
+  double cond_aug_max = 0.5;
+  double ls = 1;                  // loss scaling
+  std::optional<double> tick;     // kimg
+  int64_t snap = 50, dump = 500;  // ticks
   uint64_t seed = 0;
   std::string transfer, resume;
   bool dry_run = false;

@@ -83,6 +83,11 @@ void adopt_resumed_options(TrainOptions& o, const TrainStateInfo& s, const std::
   check("T", o.T.has_value(), o.T.value_or(0), ddpm ? config_key(c, "T", 1000) : nullptr);
   check("learn-sigma", false, o.learn_sigma, ddpm && config_key(c, "learn_sigma", false).get<bool>());
   check("seed", false, o.seed, s.counters.seed);
+  const json upsampler = config_key(c, "upsampler", nullptr);
+  check("cascade-from", o.cascade_from.has_value(), o.cascade_from.value_or(0),
+        upsampler.is_object() ? config_key(upsampler, "low_resolution", nullptr) : json(nullptr));
+  check("cond-aug-max", false, o.cond_aug_max,
+        upsampler.is_object() ? config_key(upsampler, "cond_aug_max", nullptr) : json(nullptr));
   if (!o.latent.empty() && !c.contains("latent"))
     throw UsageError("--latent conflicts with the training state " + path + ", which trains on pixels: drop --latent");
   if (!s.arch.empty()) o.arch = s.arch;  // the recipe goes on as it began

@@ -60,6 +60,7 @@ class TrainRun {
   // --latent (or a resumed latent state): the data becomes the autoencoder's normalised latents.
   void encode_latents();
   void split_batch();
+  int64_t augment_dim() const;  // of a fresh network
   void build_network();
   void print_plan() const;
   std::string describe() const;
@@ -71,6 +72,8 @@ class TrainRun {
   void show_progress();
   TickReport tick_report(Clock::time_point now);
   void write_due_files();
+  // An upsampler's picture: n training images at low resolution, enlarged, and as they are.
+  void write_upsampler_grid(const std::string& model, int64_t n, int64_t steps, const std::string& png);
   // Throws edm::Error when the tick had no finite loss or a weight of the
   // network or its EMA is NaN or Inf: such a run would only write NaN files.
   void check_finite(const TickReport& r) const;

@@ -74,6 +74,12 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
     config["learn_sigma"] = o.learn_sigma;
   }
   if (latent) config["latent"] = latent->to_json();
+  if (o.cascade_from) {
+    if (data.resolution() % *o.cascade_from || *o.cascade_from >= data.resolution())
+      throw UsageError("--cascade-from " + std::to_string(*o.cascade_from) + " must divide the data's " +
+                       std::to_string(data.resolution()) + " px and be smaller");
+    config["upsampler"] = {{"low_resolution", *o.cascade_from}, {"cond_aug_max", o.cond_aug_max}};
+  }
   if (o.autoencoder)
     return networks::autoencoder_config(data.resolution(), data.channels(), o.ae_factor, o.latent_channels, o.cbase);
   return o.classifier ? networks::classifier_config(config, data.label_dim, o.arch) : config;
@@ -133,7 +139,7 @@ void TrainRun::load_data() {
   data_ = load_dataset(o_.data);
   if (o_.xflip) data_ = with_xflip(data_);
   encode_latents();
-  cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier && !o_.autoencoder);
+  cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier && !o_.autoencoder && !o_.cascade_from);
   if (o_.autoencoder && (o_.classifier || cond_)) throw UsageError("--autoencoder takes no --classifier or --cond");
   if (o_.classifier) {
     if (data_.label_dim == 0) throw UsageError("--classifier needs a data set with labels (dataset.json)");
@@ -163,6 +169,11 @@ void TrainRun::encode_latents() {
   data_.images = latent_->normalize(encoded.latents);
 }
 
+int64_t TrainRun::augment_dim() const {
+  if (o_.cascade_from) return 1;  // the conditioning augmentation level (diffusion/cascade.h)
+  return o_.augment > 0 ? aug_.label_dim() : 0;
+}
+
 void TrainRun::split_batch() {
   const int64_t batch = *o_.batch, processes = world_.size();
   per_rank_ = batch / processes;
@@ -178,8 +189,7 @@ void TrainRun::split_batch() {
 
 void TrainRun::build_network() {
   aug_.p = o_.augment;
-  config_ =
-      resumed_ ? resumed_->config : fresh_config(o_, data_, cond_, o_.augment > 0 ? aug_.label_dim() : 0, latent_);
+  config_ = resumed_ ? resumed_->config : fresh_config(o_, data_, cond_, augment_dim(), latent_);
   check_fits(config_, data_);
   if (o_.augment > 0 && config_.value("augment_dim", int64_t(0)) != aug_.label_dim())
     throw Error("--augment needs a network with augment_dim " + std::to_string(aug_.label_dim()));
@@ -238,8 +248,9 @@ std::string TrainRun::describe() const {
                       : classifier_ ? "classifier"
                       : cond_       ? "cond"
                                     : "uncond") +
-                     (latent_ ? "-latent" : "") + "-" + o_.arch + "-" + o_.precond + "-gpus" +
-                     std::to_string(world_.size()) + "-batch" + std::to_string(*o_.batch);
+                     (latent_ ? "-latent" : "") +
+                     (net_->low_resolution() ? "-sr" + std::to_string(net_->low_resolution()) : "") + "-" + o_.arch +
+                     "-" + o_.precond + "-gpus" + std::to_string(world_.size()) + "-batch" + std::to_string(*o_.batch);
   for (auto& ch : desc)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
   return desc;
@@ -263,6 +274,10 @@ void TrainRun::print_plan() const {
   if (latent_)
     std::cout << "latents      of " << latent_->autoencoder << ", normalised per channel: mean "
               << json_list(latent_->mean) << ", std " << json_list(latent_->std) << "\n";
+  if (net_->low_resolution())
+    std::cout << "upsampler    from " << net_->low_resolution() << "x" << net_->low_resolution()
+              << " (mean of blocks, bilinear back), conditioning augmentation sigma_aug ~ U(0, " << net_->cond_aug_max()
+              << ")\n";
   std::cout << "network      " << o_.arch << " (" << precond_kind << "), " << num_params_ << " parameters\n"
             << "batch        " << *o_.batch << " = " << batch_gpu_ << " x " << rounds_ << " rounds x " << world_.size()
             << " processes\n"

@@ -4,6 +4,7 @@
 
 #include "edm/core/error.h"
 #include "edm/core/interrupt.h"
+#include "edm/diffusion/cascade.h"
 #include "edm/train/ema.h"
 #include "edm/train/run.h"
 
@@ -28,6 +29,11 @@ double TrainRun::accumulate_gradients(Moments& loss_moments) {
   auto sigma_all = sample_sigma(loss_cfg_, batch, device_);
   auto noise_all = torch::randn({batch, data_.channels(), data_.resolution(), data_.resolution()},
                                 torch::TensorOptions().device(device_));
+  torch::Tensor aug_all, aug_noise_all;  // an upsampler's conditioning augmentation, drawn alike
+  if (net_->low_resolution()) {
+    aug_all = torch::rand({batch}, torch::TensorOptions().device(device_)) * net_->cond_aug_max();
+    aug_noise_all = torch::randn_like(noise_all);
+  }
   torch::manual_seed(step_seed + 1 + static_cast<uint64_t>(world_.rank()));
   for (auto& p : net_->parameters()) p.mutable_grad() = torch::Tensor();
   double step_loss = 0;
@@ -45,12 +51,19 @@ double TrainRun::accumulate_gradients(Moments& loss_moments) {
     }
     if (last && reducer_) reducer_->arm();
     const int64_t row = world_.rank() * per_rank_ + r * batch_gpu_;
+    if (net_->low_resolution()) {
+      auto aug = aug_all.narrow(0, row, batch_gpu_);
+      net_->set_condition(cascade::condition(cascade::downsample(images, net_->low_resolution()), data_.resolution(),
+                                             aug, aug_noise_all.narrow(0, row, batch_gpu_)));
+      augment_labels = cascade::augment_label(aug);
+    }
     auto loss = batch_loss(images, labels, augment_labels, sigma_all.narrow(0, row, batch_gpu_),
                            noise_all.narrow(0, row, batch_gpu_));
     (loss.sum() * (o_.ls / static_cast<double>(per_rank_))).backward();
     step_loss += loss.mean().item<double>() / static_cast<double>(rounds_);
     loss_moments.add(loss);
   }
+  net_->set_condition({});
   if (reducer_) reducer_->finish();
   return world_.all_reduce_mean(step_loss);
 }

@@ -4,10 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <numeric>
 
 #include "edm/core/error.h"
 #include "edm/core/interrupt.h"
+#include "edm/diffusion/cascade.h"
+#include "edm/io/image.h"
 #include "edm/model/model_file.h"
+#include "edm/model/upsampler.h"
 #include "edm/train/ema.h"
 #include "edm/train/run.h"
 #include "edm/viz/loss_curve.h"
@@ -101,13 +105,31 @@ void TrainRun::write_due_files() {
   }
 }
 
+void TrainRun::write_upsampler_grid(const std::string& model, int64_t n, int64_t steps, const std::string& png) {
+  torch::NoGradGuard no_grad;
+  auto up = load_upsampler(model, device_);
+  auto x = data_.images.slice(0, 0, std::min(n, data_.size())).to(torch::kFloat32) / 127.5 - 1;
+  auto low = cascade::downsample(x, up->low_resolution());
+  std::vector<uint64_t> seeds(static_cast<size_t>(x.size(0)));
+  std::iota(seeds.begin(), seeds.end(), 0);
+  GenerateOptions o;
+  o.sampler_options.num_steps = steps;
+  auto out = upsample_batch(*up, low, seeds, o, 0.0).cpu().to(torch::kFloat32);
+  auto rows = torch::cat({cascade::upsample(low, data_.resolution()), out, x});
+  write_grid_picture(make_grid(rows, x.size(0), 1), 3, {"low resolution", "upsampled", "data"}, png);
+}
+
 std::string TrainRun::finish(const TrainFrontEnd& fe) {
   if (main_) {
     const auto final_net = kimg_name(run_dir_, "network-snapshot", counters_.cur_nimg);
     if (!std::filesystem::exists(final_net)) save_precond(final_net, *ema_);
     const auto grid = run_dir_ + "/samples.png", curve = run_dir_ + "/loss.png";
-    const bool grid_due = !stop_signal() && !classifier_ && !autoencoder_;  // a signal: the user wants out, not pictures
-    if (grid_due) {
+    const bool grid_due =
+        !stop_signal() && !classifier_ && !autoencoder_;  // a signal: the user wants out, not pictures
+    if (grid_due && net_->low_resolution()) {
+      std::cout << "enlarging " << fe.grid_per_class << " training images with " << final_net << "\n";
+      write_upsampler_grid(final_net, fe.grid_per_class, fe.grid_steps, grid);
+    } else if (grid_due) {
       auto denoiser = load_denoiser(final_net, device_);
       std::cout << "sampling a " << (label_dim_ ? "labelled " : "") << "grid from " << final_net << "\n";
       SamplerOptions so;

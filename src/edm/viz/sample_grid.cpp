@@ -29,11 +29,16 @@ void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_name
   o.sampler_options = sampler_options;
   auto grid = sample_grid(net, per_row, 0, o);  // uint8 [H,W,C], one row per class
   const int64_t rows = net.label_dim() > 0 ? net.label_dim() : per_row;
+  write_grid_picture(grid, rows, net.label_dim() > 0 ? class_names : std::vector<std::string>{}, png_path);
+}
+
+void write_grid_picture(torch::Tensor grid, int64_t rows, const std::vector<std::string>& row_names,
+                        const std::string& png_path) {
   // Upscale small images so that a person can see them.
   const int64_t zoom = std::max<int64_t>(1, 64 * rows / grid.size(0));
   if (zoom > 1) grid = grid.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1);
   if (grid.size(2) == 1) grid = grid.repeat({1, 1, 3});
-  const bool labelled = net.label_dim() > 0 && !class_names.empty();
+  const bool labelled = !row_names.empty();
   const int margin = labelled ? 150 : 0;
   plot::Canvas canvas(static_cast<int>(grid.size(1)) + margin, static_cast<int>(grid.size(0)));
   auto g = grid.contiguous();
@@ -43,8 +48,8 @@ void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_name
       canvas.blend(margin + x, y, plot::Color{acc[y][x][0], acc[y][x][1], acc[y][x][2], 1});
   if (labelled) {
     const double row_h = static_cast<double>(grid.size(0)) / static_cast<double>(rows);
-    for (int64_t r = 0; r < rows && r < static_cast<int64_t>(class_names.size()); ++r)
-      canvas.text(6, r * row_h + row_h / 2 - plot::Canvas::text_height() / 2.0, class_names[r], plot::kBlack);
+    for (int64_t r = 0; r < rows && r < static_cast<int64_t>(row_names.size()); ++r)
+      canvas.text(6, r * row_h + row_h / 2 - plot::Canvas::text_height() / 2.0, row_names[r], plot::kBlack);
   }
   canvas.save(png_path);
 }

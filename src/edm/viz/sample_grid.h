@@ -22,4 +22,9 @@ torch::Tensor sample_grid(Denoiser& net, int64_t per_row, uint64_t first_seed, G
 void write_sample_grid(Denoiser& net, const std::vector<std::string>& class_names, int64_t per_row,
                        const SamplerOptions& o, const std::string& png_path);
 
+// A uint8 [H,W,C] grid of `rows` rows as a PNG, upscaled when small, each row
+// labelled with its name when names are given.
+void write_grid_picture(torch::Tensor grid, int64_t rows, const std::vector<std::string>& row_names,
+                        const std::string& png_path);
+
 }  // namespace edm
