@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edm/core/error.h"
+#include "edm/data/dataset.h"
 #include "edm/data/idx.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/image.h"
@@ -157,6 +158,14 @@ TEST(HardeningModels, IdxHeadersWithEmptyOrOverflowingDimensionsAreRefused) {
   for (int d = 0; d < 4; ++d) huge += std::string(4, '\xff');
   write_file_atomic(dir / "huge.idx", huge + "data");
   expect_error([&] { read_idx(dir / "huge.idx"); }, {"larger than its data"});
+}
+
+TEST(HardeningModels, AZipEntryDeclaringMoreBytesThanTheArchiveIsRefused) {
+  // Found by the dataset_zip fuzz target: 504 bytes whose a.png declares
+  // 1.6 GB compressed, 895 MB deflated; the 895 MB were allocated.
+  const auto zip = test::source_dir() + "/tests/fuzz/corpus/dataset_zip/entry_larger_than_archive";
+  ASSERT_LT(fs::file_size(zip), 1000u);
+  expect_error([&] { load_dataset(zip); }, {"a.png declares an implausible size of 895839329 bytes"});
 }
 
 TEST(HardeningModels, AnImageHeaderDeclaringGigabytesIsRefusedBeforeDecoding) {

@@ -42,6 +42,8 @@ class ZipTree : public FileTree {
     int err = 0;
     zip_ = zip_open(path.c_str(), ZIP_RDONLY, &err);
     if (!zip_) throw Error(path + ": not a readable zip archive");
+    std::error_code ec;
+    archive_bytes_ = fs::file_size(path, ec);
   }
   ~ZipTree() override { zip_discard(zip_); }
   std::vector<std::string> names() override {
@@ -59,9 +61,11 @@ class ZipTree : public FileTree {
     if (zip_stat(zip_, name.c_str(), 0, &st) != 0) throw Error(path_ + ": no entry " + name);
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen(zip_, name.c_str(), 0), zip_fclose);
     if (!f) throw Error(path_ + ": cannot read " + name);
-    // The declared size is allocated before reading: deflate expands at most
-    // 1032:1, and no image or dataset.json of a data set needs a gigabyte.
-    const bool ratio_ok = !(st.valid & ZIP_STAT_COMP_SIZE) || st.size <= 1032 * st.comp_size + 1024;
+    // The declared size is allocated before reading: an entry's compressed
+    // bytes lie within the archive, deflate expands them at most 1032:1, and
+    // no image or dataset.json of a data set needs a gigabyte.
+    const bool ratio_ok = !(st.valid & ZIP_STAT_COMP_SIZE) ||
+                          (st.comp_size <= archive_bytes_ && st.size <= 1032 * st.comp_size + 1024);
     if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxEntryBytes || !ratio_ok)
       throw Error(path_ + ": entry " + name + " declares an implausible size of " + std::to_string(st.size) + " bytes");
     std::string data(st.size, '\0');
@@ -77,6 +81,7 @@ class ZipTree : public FileTree {
  private:
   std::string path_;
   zip_t* zip_ = nullptr;
+  zip_uint64_t archive_bytes_ = 0;
 };
 
 }  // namespace
