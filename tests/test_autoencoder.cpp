@@ -113,15 +113,6 @@ std::string write_diffusers(const test::TempDir& dir, const std::map<std::string
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(AutoencoderKL, EveryDiffusersNameIsPresentWithItsShape) {
   for (const auto& o : {tiny(), AutoencoderKLOptions()}) {
     auto ae = make_ae(o, 3);
@@ -153,7 +144,10 @@ TEST(AutoencoderKL, EncodesToLatentsOfTheFactorAndDecodesBack) {
   EXPECT_EQ(q.mean.sizes().vec(), (std::vector<int64_t>{2, 4, 4, 3}));
   EXPECT_EQ(q.logvar.sizes(), q.mean.sizes());
   EXPECT_EQ(ae->decode(q.mean).sizes(), x.sizes());
-  EXPECT_NE(error_of([&] { ae->encode(torch::zeros({1, 3, 28, 28})); }).find("multiples of 8"), std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              ae->encode(torch::zeros({1, 3, 28, 28}));
+            }).find("multiples of 8"),
+            std::string::npos);
 }
 
 TEST(AutoencoderKL, DiffusersFileLoadsAndRoundTripsDeterministically) {
@@ -206,12 +200,12 @@ TEST(AutoencoderKL, MissingOrMisshapenTensorIsRefusedByName) {
   test::TempDir a, b;
   auto missing = tensors;
   missing.erase("decoder.up_blocks.1.upsamplers.0.conv.weight");
-  auto msg = error_of([&] { load_autoencoder(write_diffusers(a, missing, tiny()), torch::kCPU); });
+  auto msg = test::error_of([&] { load_autoencoder(write_diffusers(a, missing, tiny()), torch::kCPU); });
   EXPECT_NE(msg.find("missing tensor 'decoder.up_blocks.1.upsamplers.0.conv.weight'"), std::string::npos) << msg;
   EXPECT_NE(msg.find(a / "diffusion_pytorch_model.safetensors"), std::string::npos) << msg;
   auto misshapen = tensors;
   misshapen["encoder.down_blocks.2.resnets.0.conv_shortcut.weight"] = torch::zeros({32, 16, 3, 3});
-  msg = error_of([&] { load_autoencoder(write_diffusers(b, misshapen, tiny()), torch::kCPU); });
+  msg = test::error_of([&] { load_autoencoder(write_diffusers(b, misshapen, tiny()), torch::kCPU); });
   EXPECT_NE(msg.find("'encoder.down_blocks.2.resnets.0.conv_shortcut.weight' has shape [32,16,3,3], expected "
                      "[32,16,1,1]"),
             std::string::npos)
@@ -221,7 +215,7 @@ TEST(AutoencoderKL, MissingOrMisshapenTensorIsRefusedByName) {
 TEST(AutoencoderKL, WithoutConfigJsonAFileIsReadAsSdVaeFtMse) {
   test::TempDir dir;
   save_tensors(dir / "vae.safetensors", state_dict(*make_ae(tiny(), 3)));
-  auto msg = error_of([&] { load_autoencoder(dir / "vae.safetensors", torch::kCPU); });
+  auto msg = test::error_of([&] { load_autoencoder(dir / "vae.safetensors", torch::kCPU); });
   // The tiny file does not have sd-vae-ft-mse's 128-channel first block.
   EXPECT_NE(msg.find("'encoder.conv_in.weight' has shape [8,3,3,3], expected [128,3,3,3]"), std::string::npos) << msg;
 }
@@ -253,13 +247,13 @@ TEST(AutoencoderKL, DenoiserAndAutoencoderFilesRefuseEachOther) {
   test::TempDir dir;
   auto ae = networks::make_precond(networks::autoencoder_config(8, 1, 2, 2, 8));
   save_precond(dir / "ae.safetensors", *ae);
-  auto msg = error_of([&] { load_denoiser(dir / "ae.safetensors", torch::kCPU); });
+  auto msg = test::error_of([&] { load_denoiser(dir / "ae.safetensors", torch::kCPU); });
   EXPECT_NE(msg.find(dir / "ae.safetensors" + " is an autoencoder, not a denoiser"), std::string::npos) << msg;
   EXPECT_NO_THROW(load_autoencoder(dir / "ae.safetensors", torch::kCPU));
   nlohmann::json den = {{"precond", "EDMPrecond"}, {"sample_shape", {2}}, {"model", {{"model_type", "MLP"}}}};
   auto net = networks::make_precond(den);
   save_precond(dir / "den.safetensors", *net);
-  msg = error_of([&] { load_autoencoder(dir / "den.safetensors", torch::kCPU); });
+  msg = test::error_of([&] { load_autoencoder(dir / "den.safetensors", torch::kCPU); });
   EXPECT_NE(msg.find(dir / "den.safetensors" + " is a denoiser (EDMPrecond), not an autoencoder"), std::string::npos)
       << msg;
 }

@@ -21,16 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // A small unconditional upsampler of 4x4 to 8x8 single-channel images.
 nlohmann::json upsampler_config() {
   networks::PresetOverrides o;
@@ -75,7 +65,7 @@ TEST(Cascade, TheUpsamplerTakesItsConditionAsExtraInputChannels) {
   EXPECT_EQ(first.size(1), 2) << "x and the condition";
   auto x = torch::randn({2, 1, 8, 8});
   auto sigma = torch::full({2}, 1.0f);
-  EXPECT_NE(error_of([&] { net->forward(x, sigma); }).find("needs its conditioning image"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { net->forward(x, sigma); }).find("needs its conditioning image"), std::string::npos);
   torch::NoGradGuard no_grad;
   net->set_condition(torch::zeros({2, 1, 8, 8}));
   auto a = net->forward(x, sigma, {}, torch::zeros({2, 1}));
@@ -85,7 +75,7 @@ TEST(Cascade, TheUpsamplerTakesItsConditionAsExtraInputChannels) {
   EXPECT_GT(test::max_abs_diff(a, b), 1e-6) << "the condition reaches the output";
   auto bad = upsampler_config();
   bad["upsampler"]["low_resolution"] = 3;
-  EXPECT_NE(error_of([&] { networks::make_precond(bad); }).find("must divide img_resolution"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { networks::make_precond(bad); }).find("must divide img_resolution"), std::string::npos);
 }
 
 // One short upsampler run (14 -> 28) on the test split and a base "model":

@@ -20,16 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // A random autoencoder for 1 x 28 x 28 images with latents 2 x 7 x 7, saved as
 // edm train --autoencoder saves one.
 std::string save_autoencoder(const std::string& path, uint64_t seed) {
@@ -77,13 +67,13 @@ TEST(LatentSpace, JsonRoundTripsAndMalformedRecordsAreRefused) {
   EXPECT_EQ(back.id(), s.id());
   auto bad = s.to_json();
   bad["std"] = {1.0, 0.0};
-  EXPECT_NE(error_of([&] { LatentSpace::from_json(bad, "m"); }).find("channel 1"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("channel 1"), std::string::npos);
   bad = s.to_json();
   bad["mean"] = {1.0};
-  EXPECT_NE(error_of([&] { LatentSpace::from_json(bad, "m"); }).find("differ in length"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("differ in length"), std::string::npos);
   bad = s.to_json();
   bad.erase("sha256");
-  EXPECT_NE(error_of([&] { LatentSpace::from_json(bad, "m"); }).find("\"sha256\""), std::string::npos);
+  EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("\"sha256\""), std::string::npos);
   EXPECT_THROW(fit_latent_space(torch::ones({4, 1, 2, 2}), "a", "b"), Error);  // a constant channel
 }
 

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "edm/core/error.h"
 
 namespace edm::test {
 
@@ -41,6 +44,17 @@ class TempDir {
   }
   std::filesystem::path path_;
 };
+
+// The message of the edm::Error that f throws; empty when it throws none.
+// Any other exception fails the test by escaping.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // The last by name (kimg-numbered snapshots and states sort in order) of the
 // files under `dir`, at any depth, whose names start with `prefix`; empty if
