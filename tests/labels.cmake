@@ -6,7 +6,7 @@
 #   slow       training runs and interruptions, a minute or more each
 # A test not listed below is `fast`. The lists are GoogleTest filters.
 set(EDM_TESTS_reference
-  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:PhemaReference.*:EDM2Primitives.*:*EDM2Network.*:EDM2Loss.MatchesReferenceWithGivenNoise:EDM2LearningRate.*:EDM2Autoguidance.SamplerMatchesReference:EDM2Autoguidance.GenerateWithGuideNetMatchesReference")
+  "*NnReference*:*GenerateReference.*:*FrechetFixture.*:Sampler.ReproducesEveryReferenceCase:Sampler.IddpmGridMatchesReference:Rng.ReproducesReferenceBitForBit:DetectorTest.TorchScriptDetectorMatchesTheReference:GenerateCli.ReproducesReferenceCases*:ModelFileNn.SaveLoadRoundTripOfReferenceFile:Safetensors.ReadsEveryReferenceFile:PhemaReference.*:EDM2Primitives.*:*EDM2Network.*:EDM2Loss.MatchesReferenceWithGivenNoise:EDM2LearningRate.*:EDM2Autoguidance.SamplerMatchesReference:EDM2Autoguidance.GenerateWithGuideNetMatchesReference:TrainRecipe.*")
 set(EDM_TESTS_dist
   "Dist.*:DistTrain.*:GenerateCli.TwoProcessesMakeTheSameImagesAsOne:FidTest.BuiltInDetectorOnFashionMnistAndGeneratedImages")
 set(EDM_TESTS_slow
