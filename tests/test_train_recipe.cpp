@@ -172,15 +172,34 @@ TEST(TrainRecipe, TwoStepsOfAdamAndEmaMatchTheReference) {
   }
   // The update each tensor received (final - start) against the reference's:
   // Adam moves every weight by about lr, so this is what the comparison sees.
+  // Left out: values whose gradient at either step is below 1e-5 of the
+  // tensor's largest, where float32 rounding decides the sign of Adam's
+  // update (about lr either way): the keys' biases in attention (the softmax
+  // ignores them, their gradient is rounding only), the label embedding of
+  // classes not in the batch (zero in both), and a few scattered values.
   double net_worst = 0, ema_worst = 0;
-  for (auto& [name, t] : state_of(*net)) {
+  int64_t left_out = 0;
+  auto update_error = [&](const std::string& name, const torch::Tensor& ours, const std::string& which) {
     auto start = fixture().get("start." + name);
-    net_worst = std::max(net_worst, relative_error(t - start, fixture().get("final.net." + name) - start));
-  }
-  for (auto& [name, t] : state_of(*ema)) {
-    auto start = fixture().get("start." + name);
-    ema_worst = std::max(ema_worst, relative_error(t - start, fixture().get("final.ema." + name) - start));
-  }
+    auto ref = fixture().get("final." + which + "." + name) - start;
+    auto mine = ours - start;
+    if (fixture().has("step0.grad." + name)) {
+      auto noise_only = torch::zeros_like(start, torch::kBool);
+      for (const char* step : {"step0", "step1"}) {
+        auto g = fixture().get(std::string(step) + ".grad." + name).abs();
+        noise_only |= g < 1e-5 * g.max();
+      }
+      if (which == "net") left_out += noise_only.sum().item<int64_t>();
+      ref = ref.masked_fill(noise_only, 0), mine = mine.masked_fill(noise_only, 0);
+    }
+    return relative_error(mine, ref);
+  };
+  for (auto& [name, t] : state_of(*net)) net_worst = std::max(net_worst, update_error(name, t, "net"));
+  for (auto& [name, t] : state_of(*ema)) ema_worst = std::max(ema_worst, update_error(name, t, "ema"));
+  std::printf("%lld values left out (gradient only rounding)\n", static_cast<long long>(left_out));
+  int64_t total = 0;
+  for (const auto& p : net->parameters()) total += p.numel();
+  EXPECT_LT(left_out, total / 1000) << "more than 0.1% of the values left out";
   std::printf("updates: worst relative error net %.3g, ema %.3g\n", net_worst, ema_worst);
   EXPECT_LT(net_worst, 1e-3);
   EXPECT_LT(ema_worst, 1e-3);
