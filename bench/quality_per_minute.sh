@@ -47,7 +47,11 @@ if [ -n "${EDM_REF:-}" ]; then
 fi
 mkdir -p "$out"
 stats="$out/fashion-mnist-train.safetensors"
-[ -f "$stats" ] || "$edm" fid ref --data fashion-mnist --dest "$stats"
+if [ ! -f "$stats" ]; then
+  echo "statistics of the Fashion-MNIST training set -> $stats"
+  "$edm" fid ref --data fashion-mnist --dest "$stats" >"$stats.log" 2>&1 ||
+    { echo "quality_per_minute: edm fid ref failed, see $stats.log" >&2; exit 1; }
+fi
 
 # FD of a model file at the given images: the one number `edm fid calc` prints.
 fd_of() { "$edm" fid calc --net "$1" --seeds "0-$((images - 1))" --ref "$stats" 2>"$1.fid.log" | tail -n 1; }
@@ -63,7 +67,7 @@ for seed in $seeds; do
     { echo "quality_per_minute: edm train failed, see $dir.log" >&2; exit 1; }
   seconds=$(($(date +%s) - start))
   snap=$(ls "$dir"/*/network-snapshot-*.safetensors | tail -n 1)
-  kimg=$(grep -o 'kimg [0-9.]*' "$dir.log" | tail -n 1 | cut -d' ' -f2)
+  kimg=$(awk '$1 == "tick" {k = $4} END {print k}' "$dir.log")
   row edm "$seed" "$kimg" "$(awk -v s="$seconds" 'BEGIN {printf "%.1f", s / 60}')" \
     "$(awk -v k="$kimg" -v s="$seconds" 'BEGIN {printf "%.0f", k * 1000 / s}')" "$(fd_of "$snap")" \
     "${precision:---fp32}$extra"

@@ -111,6 +111,22 @@ TEST(CascadeCli, TrainAnUpsamplerAndChainItBehindABaseModel) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto png = read_image(g + "/000003.png");
   EXPECT_EQ(png.sizes().vec(), (std::vector<int64_t>{1, 28, 28}));
+  // fid calc --net --upsampler sees the very images generate wrote: zero
+  // distance to their statistics, and not zero for other seeds.
+  const std::string tiny = test::reference("detector_tiny.pt"), stats = run.dir / "g.safetensors";
+  r = test::run_edm("fid ref --data " + g + " --dest " + stats + " --detector " + tiny);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto fd_at = [&](const std::string& level, const std::string& seeds = "3-4") {
+    auto c = test::run_edm("fid calc --net " + run.base + " --upsampler " + run.up + " --cond-aug " + level +
+                           " --seeds " + seeds + " --steps 3 --device cpu --ref " + stats + " --detector " + tiny);
+    EXPECT_EQ(c.exit_code, 0) << c.output;
+    return c.exit_code ? -1.0 : std::stod(c.output.substr(c.output.find_last_of('\n', c.output.size() - 2) + 1));
+  };
+  EXPECT_LT(std::abs(fd_at("0.1")), 1e-6);
+  EXPECT_GT(fd_at("0.1", "5-6"), 1e-3);
+  r = test::run_edm("fid calc --net " + run.base + " --cond-aug 0.1 --seeds 0-1 --ref " + stats);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--cond-aug needs --upsampler"), std::string::npos) << r.output;
   // The record names the upsampler and its level: --from-png makes the image again.
   fs::copy_file(g + "/000003.png", run.dir / "again.png");
   fs::copy_file(run.base, g + "/base14.safetensors");

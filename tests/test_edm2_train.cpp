@@ -18,6 +18,7 @@
 #include "edm/train/loop.h"
 #include "edm/train/options.h"
 #include "testing.h"
+#include "train_testing.h"
 
 using namespace edm;
 namespace fs = std::filesystem;
@@ -55,15 +56,6 @@ TrainOptions tiny(const std::string& data, const std::string& outdir, double ste
   o.snap = 1;
   o.dump = 1;
   return o;
-}
-
-TrainFrontEnd quiet_cpu() {
-  TrainFrontEnd fe;
-  fe.device = "cpu";
-  fe.quiet = true;
-  fe.grid_per_class = 1;
-  fe.grid_steps = 2;
-  return fe;
 }
 
 std::vector<nlohmann::json> stats(const std::string& run) {
@@ -133,7 +125,7 @@ TEST(EDM2Train, NonFiniteGradientsAreZeroedAndNeverReachTheWeights) {
 TEST(EDM2Train, ShortRunUsesTheRecipeAndLoadsForGenerate) {
   test::TempDir dir;
   write_dataset(dir / "data", 16);
-  const auto run = train(tiny(dir / "data", dir / "runs", 4), quiet_cpu());
+  const auto run = train(tiny(dir / "data", dir / "runs", 4), test::quiet_cpu());
 
   // The learning rate of each step (one per tick): ramp-up over 16 images,
   // then ref_lr / sqrt(nimg / (2 batches of 8)), at the images before the step.
@@ -186,13 +178,13 @@ TEST(EDM2Train, ShortRunUsesTheRecipeAndLoadsForGenerate) {
 TEST(EDM2Train, ResumeIsExact) {
   test::TempDir dir;
   write_dataset(dir / "data", 16);
-  const auto full = train(tiny(dir / "data", dir / "full", 4), quiet_cpu());
-  const auto half = train(tiny(dir / "data", dir / "half", 2), quiet_cpu());
+  const auto full = train(tiny(dir / "data", dir / "full", 4), test::quiet_cpu());
+  const auto half = train(tiny(dir / "data", dir / "half", 2), test::quiet_cpu());
   // The preset (and so the recipe) comes from the state, whatever --arch says.
   auto resumed_opts = tiny(dir / "data", dir / "resumed", 4);
   resumed_opts.arch = "fmnist-s";
   resumed_opts.resume = half + "/training-state-000000.safetensors";
-  const auto resumed = train(resumed_opts, quiet_cpu());
+  const auto resumed = train(resumed_opts, test::quiet_cpu());
   for (const char* file :
        {"training-state-000000.safetensors", "training-state-000000.phema.safetensors",
         "network-snapshot-0000000-0.050.safetensors", "network-snapshot-0000000-0.100.safetensors"}) {

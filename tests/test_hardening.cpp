@@ -20,6 +20,7 @@
 #include "edm/train/loop.h"
 #include "edm/train/state.h"
 #include "testing.h"
+#include "train_testing.h"
 
 using namespace edm;
 namespace fs = std::filesystem;
@@ -245,15 +246,6 @@ TrainOptions tiny(const std::string& data, const std::string& outdir) {
   return o;
 }
 
-TrainFrontEnd quiet_cpu() {
-  TrainFrontEnd fe;
-  fe.device = "cpu";
-  fe.quiet = true;
-  fe.grid_per_class = 1;
-  fe.grid_steps = 2;
-  return fe;
-}
-
 }  // namespace
 
 TEST(HardeningTrain, ResumeRefusesConflictingOptionsAndRecordsTheStatesOwn) {
@@ -262,7 +254,7 @@ TEST(HardeningTrain, ResumeRefusesConflictingOptionsAndRecordsTheStatesOwn) {
   auto first = tiny(dir / "data", dir / "runs");
   first.precond = "vp";
   first.dropout = 0.05;
-  const auto state = test::last_file(train(first, quiet_cpu()), "training-state-");
+  const auto state = test::last_file(train(first, test::quiet_cpu()), "training-state-");
   ASSERT_FALSE(state.empty());
   struct Case {
     std::string option;
@@ -286,7 +278,7 @@ TEST(HardeningTrain, ResumeRefusesConflictingOptionsAndRecordsTheStatesOwn) {
     auto o = tiny(dir / "data", dir / "refused");
     o.resume = state;
     c.set(o);
-    expect_error<UsageError>([&] { train(o, quiet_cpu()); }, {c.option});
+    expect_error<UsageError>([&] { train(o, test::quiet_cpu()); }, {c.option});
   }
   EXPECT_FALSE(fs::exists(dir / "refused"));
   // Options left open come from the state, and the records say so.
@@ -294,7 +286,7 @@ TEST(HardeningTrain, ResumeRefusesConflictingOptionsAndRecordsTheStatesOwn) {
   o.resume = state;
   o.dropout.reset();
   o.duration = 48e-6;
-  const auto run = train(o, quiet_cpu());
+  const auto run = train(o, test::quiet_cpu());
   EXPECT_NE(run.find("-fmnist-s-vp-"), std::string::npos) << run;
   std::ifstream in(run + "/training_options.json");
   const auto options = json::parse(in);
@@ -309,7 +301,7 @@ TEST(HardeningTrain, ADivergingRunStopsBeforeWritingNonFiniteFiles) {
   o.lr = 1e30;
   o.lr_rampup = 0;
   o.duration = 64e-6;
-  expect_error([&] { train(o, quiet_cpu()); }, {"finite", "kept"});
+  expect_error([&] { train(o, test::quiet_cpu()); }, {"finite", "kept"});
   for (const auto& run : fs::directory_iterator(dir / "runs"))
     for (const auto& e : fs::directory_iterator(run.path()))
       if (e.path().extension() == ".safetensors") {

@@ -19,6 +19,7 @@
 #include "edm/train/loop.h"
 #include "edm/train/loss.h"
 #include "testing.h"
+#include "train_testing.h"
 
 using namespace edm;
 namespace fs = std::filesystem;
@@ -52,16 +53,6 @@ TrainOptions tiny(const std::string& data, const std::string& outdir) {
   o.snap = 1;
   o.dump = 1;
   return o;
-}
-
-// A quiet run on the CPU ending with a small grid.
-TrainFrontEnd quiet_cpu() {
-  TrainFrontEnd fe;
-  fe.device = "cpu";
-  fe.quiet = true;
-  fe.grid_per_class = 2;
-  fe.grid_steps = 2;
-  return fe;
 }
 
 std::string only_file(const std::string& run, const std::string& prefix) {
@@ -149,16 +140,16 @@ TEST(Train, ResumeIsExact) {
   write_dataset(dir / "data", 24, 8);
   auto full = tiny(dir / "data", dir / "full");
   full.duration = 64e-6;  // 8 steps
-  auto run_full = train(full, quiet_cpu());
+  auto run_full = train(full, test::quiet_cpu(2));
   auto half = tiny(dir / "data", dir / "half");
   half.duration = 32e-6;
-  auto run_half = train(half, quiet_cpu());
+  auto run_half = train(half, test::quiet_cpu(2));
   auto state = only_file(run_half, "training-state-");
   ASSERT_FALSE(state.empty());
   auto resumed = tiny(dir / "data", dir / "resumed");
   resumed.duration = 64e-6;
   resumed.resume = state;
-  auto run_resumed = train(resumed, quiet_cpu());
+  auto run_resumed = train(resumed, test::quiet_cpu(2));
   TensorFile a(only_file(run_full, "training-state-")), b(only_file(run_resumed, "training-state-"));
   int compared = 0;
   for (const auto& name : a.names()) {
@@ -300,7 +291,7 @@ TEST(Train, BadInputIsAOneLineError) {
   write_dataset(dir / "big", 8, 16);
   auto o = tiny(dir / "good", dir / "runs2");
   o.duration = 32e-6;  // no state at tick 0, one at the end
-  auto run = train(o, quiet_cpu());
+  auto run = train(o, test::quiet_cpu(2));
   const auto state = only_file(run, "training-state-");
   ASSERT_FALSE(state.empty()) << run;
   auto r =

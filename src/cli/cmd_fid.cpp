@@ -59,12 +59,18 @@ void run_calc(FidOptions& o) {
     if (o.num > 0 && static_cast<int64_t>(seeds.size()) > o.num) seeds.resize(o.num);
     auto net = apply_sampler_options(o.sampling,
                                      load_denoiser(o.net, device, resolve_precision(o.sampling.precision, device)));
+    auto up = load_second_stage(o.sampling, *net, device, o.net);
+    ImageStage stage;
+    if (up)
+      stage = [&](const torch::Tensor& images, const std::vector<uint64_t>& seeds) {
+        return upsample_batch(*up, images, seeds, o.sampling.gen, o.sampling.cond_aug);
+      };
     // Seeds dealt to ranks as in `edm generate`; the features' sums are joined.
     auto world = dist::World::from_env(device, std::chrono::minutes(10));
     if (seeds.size() < 2 || static_cast<int64_t>(seeds.size()) < world.size())
       throw UsageError("need at least 2 seeds, and one per process, for FID statistics");
     auto batches = dist::rank_batches(seeds, std::min<int64_t>(o.batch, 64), world.rank(), world.size());
-    auto acc = generated_features(*det, *net, batches, o.sampling.gen, world.is_main());
+    auto acc = generated_features(*det, *net, batches, o.sampling.gen, world.is_main(), stage);
     acc.reduce([&](torch::Tensor& t) { world.all_reduce_sum(t); });
     stats = acc.finish();
     if (!world.is_main()) return;
@@ -106,6 +112,7 @@ void register_fid(CLI::App& app) {
   calc->add_option("--net", o->net, "Model file to generate images from, one per seed");
   calc->add_option("--seeds", o->seeds, "Seeds for --net, e.g. 0-9999")->capture_default_str();
   add_sampler_options(calc, o->sampling);
+  add_upsampler_options(calc, o->sampling);
   calc->add_option("--nproc", o->nproc, "Start this many local processes, seeds split among them")
       ->capture_default_str();
   calc->add_option("--ref", o->ref, "Reference statistics file (from 'edm fid ref')")->required();

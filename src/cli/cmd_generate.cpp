@@ -68,19 +68,6 @@ std::string nfe_text(int64_t rows, int64_t images) {
   return buf;
 }
 
-// --upsampler: the second stage of cascaded diffusion, checked against the base model.
-std::shared_ptr<Upsampler> load_second_stage(const GenerateArgs& a, Denoiser& base, torch::Device device) {
-  const auto& s = a.sampling;
-  if (s.upsampler.empty()) {
-    if (s.cond_aug != 0) throw UsageError("--cond-aug needs --upsampler");
-    return nullptr;
-  }
-  if (!(s.cond_aug >= 0 && s.cond_aug <= 100)) throw UsageError("--cond-aug must be in [0, 100]");
-  auto up = load_upsampler(s.upsampler, device, resolve_precision(s.precision, device));
-  check_upsampler_fits(*up, image_shape(base), s.upsampler, a.net);
-  return up;
-}
-
 void run(GenerateArgs& a) {
   if (a.net.empty()) throw UsageError("--net is required (unless --from-png names the model)");
   init_threads(a.runtime.threads);
@@ -93,7 +80,7 @@ void run(GenerateArgs& a) {
   auto model = load_denoiser(a.net, device, resolve_precision(a.sampling.precision, device));
   auto counting = std::make_shared<CountingDenoiser>(apply_sampler_options(a.sampling, model));
   std::shared_ptr<Denoiser> net = counting;
-  auto up = load_second_stage(a, *net, device);
+  auto up = load_second_stage(a.sampling, *net, device, a.net);
   const auto& gen = a.sampling.gen;
   const auto& so = gen.sampler_options;
   torch::Tensor latents;
@@ -180,11 +167,7 @@ void register_generate(CLI::App& app) {
   sub->add_flag("--subdirs", a->subdirs, "Create a subdirectory for every 1000 seeds");
   sub->add_option("--batch", a->batch, "Maximum batch size")->capture_default_str();
   add_sampler_options(sub, a->sampling);
-  sub->add_option("--upsampler", a->sampling.upsampler,
-                  "Enlarge every image with this upsampler (cascaded diffusion: edm train --cascade-from)");
-  sub->add_option("--cond-aug", a->sampling.cond_aug,
-                  "--upsampler: conditioning augmentation level sigma_aug of the base images")
-      ->capture_default_str();
+  add_upsampler_options(sub, a->sampling);
   sub->add_option("--latents", a->latents, "Safetensors with 'latents' [N,C,H,W], one row per seed");
   sub->add_option("--raw", a->raw, "Write the images as safetensors 'images' [N,C,H,W] float64 in [-1, 1]");
   sub->add_option("--grid", a->grid, "Write all images tiled into one PNG");

@@ -131,4 +131,23 @@ std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<
   return guided;
 }
 
+void add_upsampler_options(CLI::App* sub, SamplerArgs& a) {
+  sub->add_option("--upsampler", a.upsampler,
+                  "Enlarge every image with this upsampler (cascaded diffusion: edm train --cascade-from)");
+  sub->add_option("--cond-aug", a.cond_aug, "--upsampler: conditioning augmentation level sigma_aug of the base images")
+      ->capture_default_str();
+}
+
+std::shared_ptr<Upsampler> load_second_stage(const SamplerArgs& a, Denoiser& base, torch::Device device,
+                                             const std::string& net_path) {
+  if (a.upsampler.empty()) {
+    if (a.cond_aug != 0) throw UsageError("--cond-aug needs --upsampler");
+    return nullptr;
+  }
+  if (!(a.cond_aug >= 0 && a.cond_aug <= 100)) throw UsageError("--cond-aug must be in [0, 100]");
+  auto up = load_upsampler(a.upsampler, device, resolve_precision(a.precision, device));
+  check_upsampler_fits(*up, image_shape(base), a.upsampler, net_path);
+  return up;
+}
+
 }  // namespace edm::cli

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "edm/core/denoiser.h"
+#include "edm/model/upsampler.h"
 #include "edm/sampling/generate.h"
 
 namespace edm::cli {
@@ -21,7 +22,7 @@ struct SamplerArgs {
   std::string guidance_interval;  // "sigma_lo,sigma_hi"
   std::string classifier;         // classifier guidance: the noise-aware classifier's model file
   std::optional<double> classifier_scale;
-  std::string upsampler;       // cascaded diffusion: the second stage's model file (edm generate)
+  std::string upsampler;       // cascaded diffusion: the second stage's model file
   double cond_aug = 0;         // its conditioning augmentation level
   std::optional<int64_t> nfe;  // --nfe: sets the steps
   std::string steps_file;      // --steps-file: sets the noise levels
@@ -49,5 +50,15 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a);
 // and on top of that guided by the classifier of --classifier.
 // Throws edm::UsageError for impossible combinations.
 std::shared_ptr<Denoiser> apply_sampler_options(SamplerArgs& a, std::shared_ptr<Denoiser> net);
+
+// --upsampler --cond-aug: cascaded diffusion's second stage (edm generate,
+// edm fid calc --net).
+void add_upsampler_options(CLI::App* sub, SamplerArgs& a);
+
+// The upsampler of --upsampler, checked against the images of `base` (the
+// model file `net_path`); nullptr without --upsampler. Throws
+// edm::UsageError for --cond-aug without it or out of range.
+std::shared_ptr<Upsampler> load_second_stage(const SamplerArgs& a, Denoiser& base, torch::Device device,
+                                             const std::string& net_path);
 
 }  // namespace edm::cli

@@ -68,7 +68,7 @@ FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t 
 }
 
 FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::vector<std::vector<uint64_t>>& batches,
-                                      const GenerateOptions& options, bool show_progress) {
+                                      const GenerateOptions& options, bool show_progress, const ImageStage& stage) {
   check_generate_options(net, options);
   int64_t n = 0, done = 0;
   for (const auto& b : batches) n += static_cast<int64_t>(b.size());
@@ -77,6 +77,7 @@ FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::v
   for (const auto& batch : batches) {
     if (batch.empty()) continue;
     auto images = generate_batch(net, batch, options);
+    if (stage) images = stage(images, batch);
     acc.add(det.features(to_uint8_nhwc(images).permute({0, 3, 1, 2}).contiguous()));
     done += static_cast<int64_t>(batch.size());
     progress.update(done);

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,16 @@ torch::Tensor load_fid_images(const std::string& data, int64_t max_images = 0);
 FeatureStats detector_stats(Detector& det, const torch::Tensor& images, int64_t batch = 250,
                             const std::string& label = "features");
 
+// A second stage applied to each batch of generated images (their seeds
+// given), e.g. a cascade's upsampler; empty: none.
+using ImageStage = std::function<torch::Tensor(const torch::Tensor& images, const std::vector<uint64_t>& seeds)>;
+
 // Images of `net` for each batch of seeds exactly as `edm generate` makes
-// them, streamed into the detector's features without being written. One
-// rank's share of a multi-process run; FeatureAccumulator::reduce joins them.
+// them (then `stage`), streamed into the detector's features without being
+// written. One rank's share of a multi-process run; FeatureAccumulator::reduce
+// joins them.
 FeatureAccumulator generated_features(Detector& det, Denoiser& net, const std::vector<std::vector<uint64_t>>& batches,
-                                      const GenerateOptions& options, bool show_progress = true);
+                                      const GenerateOptions& options, bool show_progress = true,
+                                      const ImageStage& stage = {});
 
 }  // namespace edm

@@ -12,8 +12,8 @@ namespace edm {
 
 class LatentDenoiser : public ForwardingDenoiser<Denoiser> {
  public:
-  // Throws edm::Error when the autoencoder's latents are not the network's
-  // samples (channels, or a resolution of more than one level).
+  // Throws edm::Error when the network's channels, the autoencoder's latent
+  // channels and the number of recorded statistics are not all the same.
   LatentDenoiser(std::shared_ptr<Denoiser> net, std::shared_ptr<networks::AutoencoderKLImpl> autoencoder,
                  LatentSpace space);
 
