@@ -14,7 +14,7 @@ std::string space_name(const std::string& space) { return space.empty() ? "pixel
 
 AutoguidedDenoiser::AutoguidedDenoiser(std::shared_ptr<Denoiser> net, std::shared_ptr<Denoiser> guide, double w,
                                        std::optional<GuidanceInterval> interval)
-    : ForwardingDenoiser(std::move(net)), guide_(std::move(guide)), w_(w), interval_(interval) {
+    : GuidingDenoiser(std::move(net)), guide_(std::move(guide)), w_(w), interval_(interval) {
   if (std::isnan(w_)) throw UsageError("--guidance is NaN");
   if (guide_->sample_shape() != inner_->sample_shape())
     throw UsageError("--guide-net makes samples of shape " + c10::str(c10::IntArrayRef(guide_->sample_shape())) +
@@ -28,9 +28,9 @@ AutoguidedDenoiser::AutoguidedDenoiser(std::shared_ptr<Denoiser> net, std::share
   if (interval_) check_guidance_interval(*interval_);
 }
 
-torch::Tensor AutoguidedDenoiser::denoise(const torch::Tensor& x, const torch::Tensor& sigma,
-                                          const torch::Tensor& class_labels, const torch::Tensor& augment_labels) {
-  auto d = inner_->denoise(x, sigma, class_labels, augment_labels);
+torch::Tensor AutoguidedDenoiser::guide(const torch::Tensor& x, const torch::Tensor& sigma,
+                                        const torch::Tensor& class_labels, const torch::Tensor& augment_labels,
+                                        const torch::Tensor& d) {
   if (w_ == 1) return d;  // D_g.lerp(D, 1) is D: the guide is never needed
   return guide_within(interval_, sigma, d, [&] {
     auto d_g = guide_->denoise(x, sigma, class_labels, augment_labels);

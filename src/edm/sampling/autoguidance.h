@@ -8,19 +8,21 @@
 #include <memory>
 #include <optional>
 
-#include "edm/core/forwarding_denoiser.h"
 #include "edm/sampling/guidance_interval.h"
+#include "edm/sampling/guiding_denoiser.h"
 
 namespace edm {
 
-class AutoguidedDenoiser : public ForwardingDenoiser<Denoiser> {
+class AutoguidedDenoiser : public GuidingDenoiser {
  public:
   // Throws edm::UsageError when the guide's data (sample shape, labels) differ from the net's.
   AutoguidedDenoiser(std::shared_ptr<Denoiser> net, std::shared_ptr<Denoiser> guide, double w,
                      std::optional<GuidanceInterval> interval = std::nullopt);
 
-  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
-                        const torch::Tensor& augment_labels = {}) override;
+ protected:
+  // The guide's estimate is not needed at w = 1, or outside the interval.
+  torch::Tensor guide(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels,
+                      const torch::Tensor& augment_labels, const torch::Tensor& d) override;
 
  private:
   std::shared_ptr<Denoiser> guide_;

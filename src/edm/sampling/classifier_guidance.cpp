@@ -8,7 +8,7 @@ namespace edm {
 
 ClassifierGuidedDenoiser::ClassifierGuidedDenoiser(std::shared_ptr<Denoiser> net,
                                                    std::shared_ptr<NoisyClassifier> classifier, double scale)
-    : ForwardingDenoiser(std::move(net)), classifier_(std::move(classifier)), scale_(scale) {
+    : GuidingDenoiser(std::move(net)), classifier_(std::move(classifier)), scale_(scale) {
   if (!(std::isfinite(scale) && scale >= 0)) throw UsageError("--classifier-scale must be a finite number >= 0");
   if (classifier_->sample_shape() != inner_->sample_shape())
     throw UsageError("the classifier's input shape does not match the model's samples");
@@ -27,11 +27,10 @@ torch::Tensor classifier_log_prob_grad(NoisyClassifier& classifier, const torch:
   return torch::autograd::grad({log_p}, {x_in})[0].to(x.device());
 }
 
-torch::Tensor ClassifierGuidedDenoiser::denoise(const torch::Tensor& x, const torch::Tensor& sigma,
-                                                const torch::Tensor& class_labels,
-                                                const torch::Tensor& augment_labels) {
-  auto D = inner_->denoise(x, sigma, inner_->label_dim() > 0 ? class_labels : torch::Tensor(), augment_labels)
-               .to(torch::kFloat64);
+torch::Tensor ClassifierGuidedDenoiser::guide(const torch::Tensor& x, const torch::Tensor& sigma,
+                                              const torch::Tensor& class_labels, const torch::Tensor&,
+                                              const torch::Tensor& D_inner) {
+  auto D = D_inner.to(torch::kFloat64);
   if (!class_labels.defined() || scale_ == 0) return D;
   // The sampler's float64 state goes to the classifier in float32, as to the network.
   auto grad = classifier_log_prob_grad(*classifier_, x.to(torch::kFloat32), sigma, class_labels).to(torch::kFloat64);

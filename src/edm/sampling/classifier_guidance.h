@@ -6,23 +6,28 @@
 #pragma once
 #include <memory>
 
-#include "edm/core/forwarding_denoiser.h"
 #include "edm/core/noisy_classifier.h"
+#include "edm/sampling/guiding_denoiser.h"
 
 namespace edm {
 
-class ClassifierGuidedDenoiser : public ForwardingDenoiser<Denoiser> {
+class ClassifierGuidedDenoiser : public GuidingDenoiser {
  public:
   // Throws edm::UsageError when the classifier's classes or sample shape do
   // not fit the denoiser, or for a negative or non-finite scale.
   ClassifierGuidedDenoiser(std::shared_ptr<Denoiser> net, std::shared_ptr<NoisyClassifier> classifier, double scale);
 
-  // Without class labels, or at scale 0, D itself. The inner denoiser sees
-  // the labels only if it is conditional.
-  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
-                        const torch::Tensor& augment_labels = {}) override;
   // The classes come from the classifier when the denoiser has none.
   int64_t label_dim() const override { return classifier_->num_classes(); }
+
+ protected:
+  // The inner denoiser sees the labels only if it is conditional.
+  torch::Tensor inner_labels(const torch::Tensor& class_labels) const override {
+    return inner_->label_dim() > 0 ? class_labels : torch::Tensor();
+  }
+  // Without class labels, or at scale 0, D itself.
+  torch::Tensor guide(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels,
+                      const torch::Tensor& augment_labels, const torch::Tensor& D) override;
 
  private:
   std::shared_ptr<NoisyClassifier> classifier_;

@@ -6,24 +6,27 @@
 #include <memory>
 #include <optional>
 
-#include "edm/core/forwarding_denoiser.h"
 #include "edm/sampling/guidance_interval.h"
+#include "edm/sampling/guiding_denoiser.h"
 
 namespace edm {
 
-class GuidedDenoiser : public ForwardingDenoiser<Denoiser> {
+class GuidedDenoiser : public GuidingDenoiser {
  public:
   GuidedDenoiser(std::shared_ptr<Denoiser> net, double w, std::optional<GuidanceInterval> interval = std::nullopt)
-      : ForwardingDenoiser(std::move(net)), w_(w), interval_(interval) {}
+      : GuidingDenoiser(std::move(net)), w_(w), interval_(interval) {}
 
-  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels = {},
-                        const torch::Tensor& augment_labels = {}) override {
-    auto uncond = [&] { return inner_->denoise(x, sigma, {}, augment_labels).to(torch::kFloat64); };
-    if (!class_labels.defined()) return uncond();
-    if (!interval_ && w_ == 0) return uncond();
-    auto cond = inner_->denoise(x, sigma, class_labels, augment_labels).to(torch::kFloat64);
+ protected:
+  // Unconditional alone without labels, or at w = 0 everywhere.
+  torch::Tensor inner_labels(const torch::Tensor& class_labels) const override {
+    return !interval_ && w_ == 0 ? torch::Tensor() : class_labels;
+  }
+  torch::Tensor guide(const torch::Tensor& x, const torch::Tensor& sigma, const torch::Tensor& class_labels,
+                      const torch::Tensor& augment_labels, const torch::Tensor& D) override {
+    auto cond = D.to(torch::kFloat64);
+    if (!inner_labels(class_labels).defined()) return cond;
     return guide_within(interval_, sigma, cond, [&] {
-      auto u = uncond();
+      auto u = inner_->denoise(x, sigma, {}, augment_labels).to(torch::kFloat64);
       return u + w_ * (cond - u);
     });
   }

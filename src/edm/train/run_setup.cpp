@@ -2,6 +2,7 @@
 // printed plan and the run directory.
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -108,9 +109,16 @@ void check_fits_memory(const nlohmann::json& config) {
                 std::to_string(int64_t(have / GiB)) + " GiB (a smaller --cbase, --cres or --arch)");
 }
 
-std::string json_list(const std::vector<double>& v) {
-  std::string s = nlohmann::json(v).dump();
-  return s.substr(1, s.size() - 2);
+// Numbers of the plan, comma-separated, to 4 significant digits (the
+// latents' statistics would print 17).
+std::string plan_list(const std::vector<double>& v) {
+  std::string s;
+  char buf[32];
+  for (double x : v) {
+    std::snprintf(buf, sizeof buf, "%.4g", x);
+    s += (s.empty() ? "" : ",") + std::string(buf);
+  }
+  return s;
 }
 
 }  // namespace
@@ -259,7 +267,7 @@ std::string TrainRun::describe() const {
 std::string TrainRun::loss_name() const {
   if (loss_cfg_.kind != "ddpm") return loss_cfg_.kind;
   const bool hybrid = net_->preconditioning().learned_variance();
-  return std::string(hybrid ? "DDPM L_hybrid (L_simple + " + json_list({loss_cfg_.lambda_vlb}) +
+  return std::string(hybrid ? "DDPM L_hybrid (L_simple + " + plan_list({loss_cfg_.lambda_vlb}) +
                                   " L_vlb, learned variance)"
                             : "DDPM L_simple") +
          ", " + config_.value("beta_schedule", std::string("linear")) + " betas, T " +
@@ -273,7 +281,7 @@ void TrainRun::print_plan() const {
             << (cond_ ? std::to_string(label_dim_) + " classes" : "") << "\n";
   if (latent_)
     std::cout << "latents      of " << latent_->autoencoder << ", normalised per channel: mean "
-              << json_list(latent_->mean) << ", std " << json_list(latent_->std) << "\n";
+              << plan_list(latent_->mean) << ", std " << plan_list(latent_->std) << "\n";
   if (net_->low_resolution())
     std::cout << "upsampler    from " << net_->low_resolution() << "x" << net_->low_resolution()
               << " (mean of blocks, bilinear back), conditioning augmentation sigma_aug ~ U(0, " << net_->cond_aug_max()
@@ -285,16 +293,16 @@ void TrainRun::print_plan() const {
             << (o_.max_minutes ? ", at most " + std::to_string(int(*o_.max_minutes)) + " minutes" : "") << ", lr "
             << *o_.lr << " (ramp-up " << *o_.lr_rampup << " kimg"
             << (edm2_ ? ", 1/sqrt decay after " + std::to_string(int64_t(*o_.decay)) + " batches" : "") << "), ema "
-            << *o_.ema << " Mimg" << (o_.ema_std->empty() ? "" : ", post-hoc EMA stds " + json_list(*o_.ema_std))
+            << *o_.ema << " Mimg" << (o_.ema_std->empty() ? "" : ", post-hoc EMA stds " + plan_list(*o_.ema_std))
             << "\n"
             << "loss         "
-            << (autoencoder_  ? "squared reconstruction error + " + json_list({o_.kl_weight}) + " KL"
+            << (autoencoder_  ? "squared reconstruction error + " + plan_list({o_.kl_weight}) + " KL"
                 : classifier_ ? "cross-entropy of noisy images"
                 : edm2_       ? "EDM2 (uncertainty-weighted), Adam betas (0.9, 0.99)"
                               : loss_name())
             << (autoencoder_ || loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve" || loss_cfg_.kind == "ddpm"
                     ? ""
-                    : ", ln sigma ~ N(" + json_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
+                    : ", ln sigma ~ N(" + plan_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
             << "\n"
             << "device       " << device_.str() << ", " << world_.size() << " process(es)\n";
 }
