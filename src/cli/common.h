@@ -58,5 +58,6 @@ void register_phema(CLI::App& app);
 void register_dataset(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_denoise(CLI::App& app);
+void register_study(CLI::App& app);
 
 }  // namespace edm::cli

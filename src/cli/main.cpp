@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   edm::cli::register_dataset(app);
   edm::cli::register_serve(app);
   edm::cli::register_denoise(app);
+  edm::cli::register_study(app);
   if (!check_command_name(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);
