@@ -97,8 +97,10 @@ void run_grid(StudyArgs& a, const std::vector<StudyCase>& cases, StudyReport rep
   for (size_t i = 0; i < cases.size(); ++i) {
     results.push_back(run_case(*det, net, seeds, ref, cases[i], a.batch));
     const auto& r = results.back();
-    std::printf("[%zu/%zu] %-40s %s %-8g NFE %-6.4g FD %8.3f  (%.1f s)\n", i + 1, cases.size(), r.c.series.c_str(),
-                report.xlabel.c_str(), r.c.x, r.nfe, r.fd, r.seconds);
+    char nfe[32] = "";
+    if (show_nfe) std::snprintf(nfe, sizeof nfe, "  NFE %.4g", r.nfe);
+    std::printf("[%zu/%zu] %-40s %s %-8g%s  FD %8.3f  (%.1f s)\n", i + 1, cases.size(), r.c.series.c_str(),
+                report.xlabel.c_str(), r.c.x, nfe, r.fd, r.seconds);
     std::fflush(stdout);
     write_study(a.out, report, results, show_nfe);
   }
