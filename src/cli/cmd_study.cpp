@@ -84,6 +84,9 @@ std::vector<ChurnRange> parse_ranges(const std::string& text) {
   return ranges;
 }
 
+// The model file's name without its folders, for titles.
+std::string model_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
 void run_grid(StudyArgs& a, const std::vector<StudyCase>& cases, StudyReport report, bool show_nfe) {
   const auto device = parse_device(a.runtime.device);
   auto ref = load_stats(a.ref);  // fail fast, before the long part
@@ -110,20 +113,20 @@ void run_grid(StudyArgs& a, const std::vector<StudyCase>& cases, StudyReport rep
 void run_nfe(StudyArgs& a) {
   init_threads(a.runtime.threads);
   auto cases = nfe_cases(split(a.samplers, ','), parse_int_list(a.nfes, "nfe"), a.base);
-  run_grid(a, cases, {"FD against NFE (" + a.net + ")", "NFE", "FD", true, true}, false);
+  run_grid(a, cases, {"FD against NFE (" + model_name(a.net) + ")", "NFE", "FD", true, true}, false);
 }
 
 void run_rho(StudyArgs& a) {
   init_threads(a.runtime.threads);
   auto cases = rho_cases(split(a.rho_samplers, ','), parse_double_list(a.rhos, "rho"), a.nfe, a.base);
-  run_grid(a, cases, {"FD against rho (" + a.net + ")", "rho", "FD", false, false}, true);
+  run_grid(a, cases, {"FD against rho (" + model_name(a.net) + ")", "rho", "FD", false, false}, true);
 }
 
 void run_churn(StudyArgs& a) {
   init_threads(a.runtime.threads);
   auto cases = churn_cases(parse_double_list(a.S_churn, "S_churn"), parse_double_list(a.S_noise, "S_noise"),
                            parse_ranges(a.ranges), a.base);
-  run_grid(a, cases, {"FD against S_churn (" + a.net + ")", "S_churn", "FD", false, false}, false);
+  run_grid(a, cases, {"FD against S_churn (" + model_name(a.net) + ")", "S_churn", "FD", false, false}, false);
 }
 
 torch::Tensor one_hot_labels(const Dataset& d, const Denoiser& net, const std::string& data) {
@@ -150,7 +153,7 @@ void run_loss(StudyArgs& a) {
   auto p = loss_per_sigma(*net, images, labels, sigmas, a.seed);
   auto density = p_train_density(sigmas);
   std::ostringstream md;
-  md << "# Loss per noise level (" << a.net << ", " << n << " images of " << a.data << ")\n\n"
+  md << "# Loss per noise level (" << model_name(a.net) << ", " << n << " images of " << a.data << ")\n\n"
      << "| sigma | loss | std. error | p_train density (ln sigma) |\n|---|---|---|---|\n";
   std::string csv = "sigma,loss,stderr,p_train\n";
   double peak = 0;
