@@ -75,10 +75,7 @@ void run_calc(FidOptions& o) {
     stats = acc.finish();
     if (!world.is_main()) return;
   }
-  if (stats.mu.size(0) != ref.mu.size(0))
-    throw Error(o.ref + " has " + std::to_string(ref.mu.size(0)) + " features, the detector gives " +
-                std::to_string(stats.mu.size(0)) + " (made with another detector?)");
-  double fd = frechet_distance(stats, ref);
+  double fd = frechet_distance_to_reference(stats, ref, o.ref);
   std::printf("%g\n", fd);
 }
 

@@ -62,16 +62,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return parts;
 }
 
-std::vector<int64_t> parse_int_list(const std::string& text, const std::string& name) {
-  std::vector<int64_t> v;
-  for (double d : parse_double_list(text, name)) {
-    if (d != static_cast<double>(static_cast<int64_t>(d)) || d < 1)
-      throw UsageError("--" + name + " takes positive whole numbers, got '" + text + "'");
-    v.push_back(static_cast<int64_t>(d));
-  }
-  return v;
-}
-
 // "0.05,50:0,inf" -> {[0.05, 50], [0, inf]}.
 std::vector<ChurnRange> parse_ranges(const std::string& text) {
   std::vector<ChurnRange> ranges;

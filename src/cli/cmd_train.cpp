@@ -29,25 +29,6 @@ struct TrainArgs {
       *lr_rampup_opt, *max_minutes_opt, *ema_opt, *decay_opt, *P_mean_opt, *P_std_opt, *beta_opt, *T_opt;
 };
 
-std::vector<int64_t> parse_int_list(const std::string& s, const char* name) {
-  std::vector<int64_t> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    auto comma = s.find(',', start);
-    auto part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(part, &used));
-      if (used != part.size() || out.back() < 1) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw UsageError(std::string("--") + name + ": '" + s + "' is not a list of positive integers");
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 void run(TrainArgs& a) {
   if (relaunch_local(a.nproc)) return;
   init_threads(a.runtime.threads);

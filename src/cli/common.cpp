@@ -45,6 +45,25 @@ std::vector<double> parse_double_list(const std::string& text, const std::string
   }
 }
 
+std::vector<int64_t> parse_int_list(const std::string& s, const std::string& name) {
+  std::vector<int64_t> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    auto part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(part, &used));
+      if (used != part.size() || out.back() < 1) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw UsageError("--" + name + ": '" + s + "' is not a list of positive integers");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 namespace {
 std::vector<std::string>& args() {
   static std::vector<std::string> a;

@@ -27,6 +27,9 @@ networks::Precision resolve_precision(const PrecisionOptions& opts, torch::Devic
 // "0.05,0.1" -> {0.05, 0.1}; edm::UsageError naming --<name> otherwise.
 std::vector<double> parse_double_list(const std::string& text, const std::string& name);
 
+// "8,16" -> {8, 16}, each a positive integer; edm::UsageError naming --<name> otherwise.
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& name);
+
 // The command line edm was started with, without the program name (for
 // relaunching itself as several processes).
 const std::vector<std::string>& command_line();

@@ -114,4 +114,11 @@ FeatureStats load_stats(const std::string& path) {
   return {mu, sigma, count};
 }
 
+double frechet_distance_to_reference(const FeatureStats& stats, const FeatureStats& ref, const std::string& ref_name) {
+  if (stats.mu.size(0) != ref.mu.size(0))
+    throw Error(ref_name + " has " + std::to_string(ref.mu.size(0)) + " features, the detector gives " +
+                std::to_string(stats.mu.size(0)) + " (made with another detector?)");
+  return frechet_distance(stats, ref);
+}
+
 }  // namespace edm

@@ -42,6 +42,11 @@ inline double frechet_distance(const FeatureStats& a, const FeatureStats& b) {
   return frechet_distance(a.mu, a.sigma, b.mu, b.sigma);
 }
 
+// The distance of `stats` to reference statistics `ref` (read from
+// `ref_name`); throws edm::Error naming it when the feature sizes differ,
+// i.e. the statistics were made with another detector.
+double frechet_distance_to_reference(const FeatureStats& stats, const FeatureStats& ref, const std::string& ref_name);
+
 // Statistics files: safetensors `mu` [F] and `sigma` [F,F] float64, with the
 // number of images and the detector in the metadata.
 void save_stats(const std::string& path, const FeatureStats& s, const std::string& detector, const std::string& source);

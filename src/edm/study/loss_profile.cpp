@@ -27,13 +27,13 @@ LossProfile loss_per_sigma(Denoiser& net, const torch::Tensor& images, const tor
   const int64_t N = y_all.size(0);
   LossProfile p;
   for (double s : sigmas) {
+    const double w = loss_weight(edm, torch::tensor(s, torch::kFloat64)).item<double>();
     auto per_image = torch::empty({N}, torch::kFloat64);
     for (int64_t i = 0; i < N; i += batch) {
       const int64_t j = std::min(N, i + batch);
       auto y = y_all.slice(0, i, j), n = n_all.slice(0, i, j);
       auto sigma = torch::full({j - i}, s, y.options());
       auto D = net.denoise(y + n * s, sigma, labels.defined() ? labels.slice(0, i, j).to(device) : torch::Tensor());
-      auto w = loss_weight(edm, torch::tensor(s, torch::kFloat64)).item<double>();
       per_image.slice(0, i, j).copy_((D.to(torch::kFloat64) - y.to(torch::kFloat64)).square().flatten(1).mean(1).cpu() *
                                      w);
     }

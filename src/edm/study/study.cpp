@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "edm/core/error.h"
+#include "edm/dist/world.h"
 #include "edm/eval/fid.h"
 #include "edm/sampling/counting_denoiser.h"
 #include "edm/sampling/samplers.h"
@@ -86,19 +87,15 @@ std::vector<StudyCase> churn_cases(const std::vector<double>& S_churn, const std
 StudyResult run_case(Detector& det, std::shared_ptr<Denoiser> net, const std::vector<uint64_t>& seeds,
                      const FeatureStats& ref, const StudyCase& c, int64_t batch) {
   if (seeds.size() < 2) throw UsageError("a study needs at least 2 seeds for FID statistics");
-  std::vector<std::vector<uint64_t>> batches;
-  for (size_t i = 0; i < seeds.size(); i += batch)
-    batches.emplace_back(seeds.begin() + i, seeds.begin() + std::min(seeds.size(), i + batch));
+  // The batches of `edm fid calc` on one process, so that a case's FD is that command's.
+  const auto batches = dist::rank_batches(seeds, batch, 0, 1);
   CountingDenoiser counted(std::move(net));
   const auto start = std::chrono::steady_clock::now();
   auto stats = generated_features(det, counted, batches, c.gen, false).finish();
   StudyResult r{c};
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.nfe = static_cast<double>(counted.rows()) / static_cast<double>(seeds.size());
-  if (stats.mu.size(0) != ref.mu.size(0))
-    throw Error("the reference statistics have " + std::to_string(ref.mu.size(0)) + " features, the detector gives " +
-                std::to_string(stats.mu.size(0)) + " (made with another detector?)");
-  r.fd = frechet_distance(stats, ref);
+  r.fd = frechet_distance_to_reference(stats, ref, "the reference statistics");
   return r;
 }
 

@@ -46,7 +46,8 @@ struct ChurnRange {
 std::vector<StudyCase> churn_cases(const std::vector<double>& S_churn, const std::vector<double>& S_noise,
                                    const std::vector<ChurnRange>& ranges, const GenerateOptions& base);
 
-// Generates the images of `seeds` (batches of `batch`) with the case's options
+// Generates the images of `seeds` (in batches of at most `batch`, split as
+// `edm fid calc` splits them) with the case's options
 // and returns their FD to `ref`, with the NFE counted per image and the time.
 StudyResult run_case(Detector& det, std::shared_ptr<Denoiser> net, const std::vector<uint64_t>& seeds,
                      const FeatureStats& ref, const StudyCase& c, int64_t batch = 64);
