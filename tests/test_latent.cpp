@@ -40,7 +40,7 @@ class HalfDenoiser : public Denoiser {
   int64_t img_resolution() const override { return 7; }
 };
 
-TEST(LatentSpace, NormalisesEachChannelToZeroMeanAndUnitStdAndBack) {
+TEST(LatentSpace, NormalisesEachChannelToZeroMeanAndStdSigmaDataAndBack) {
   torch::manual_seed(0);
   auto z = torch::randn({500, 3, 4, 4}, torch::kFloat64) *
                torch::tensor({0.5, 2.0, 7.0}, torch::kFloat64).view({1, 3, 1, 1}) +
@@ -50,8 +50,8 @@ TEST(LatentSpace, NormalisesEachChannelToZeroMeanAndUnitStdAndBack) {
   auto n = space.normalize(z);
   auto per_channel = n.transpose(0, 1).reshape({3, -1});
   EXPECT_LT(per_channel.mean(1).abs().max().item<double>(), 1e-12);
-  EXPECT_LT((per_channel.std(1) - 1).abs().max().item<double>(), 1e-12);
-  EXPECT_NEAR(space.std[2], 7.0, 7.0 * 0.05);  // 8,000 draws per channel: a few percent
+  EXPECT_LT((per_channel.std(1) - 0.5).abs().max().item<double>(), 1e-12);  // EDM2's final_std
+  EXPECT_NEAR(space.std[2], 7.0, 7.0 * 0.05);                               // 8,000 draws per channel: a few percent
   EXPECT_NEAR(space.mean[0], -1.0, 0.05);
   EXPECT_LT(test::max_abs_diff(space.denormalize(n), z), 1e-12);
   EXPECT_THROW(space.normalize(torch::zeros({1, 2, 4, 4})), Error);
@@ -64,13 +64,21 @@ TEST(LatentSpace, JsonRoundTripsAndMalformedRecordsAreRefused) {
   EXPECT_EQ(back.sha256, s.sha256);
   EXPECT_EQ(back.mean, s.mean);
   EXPECT_EQ(back.std, s.std);
+  EXPECT_EQ(back.target_std, 0.5);
   EXPECT_EQ(back.id(), s.id());
+  auto old = s.to_json();
+  old.erase("target_std");  // a record written before target_std was: unit variance
+  EXPECT_EQ(LatentSpace::from_json(old, "m").target_std, 1.0);
+  EXPECT_NE(LatentSpace::from_json(old, "m").id(), s.id());
   auto bad = s.to_json();
   bad["std"] = {1.0, 0.0};
   EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("channel 1"), std::string::npos);
   bad = s.to_json();
   bad["mean"] = {1.0};
   EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("differ in length"), std::string::npos);
+  bad = s.to_json();
+  bad["target_std"] = -0.5;
+  EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("\"target_std\""), std::string::npos);
   bad = s.to_json();
   bad.erase("sha256");
   EXPECT_NE(test::error_of([&] { LatentSpace::from_json(bad, "m"); }).find("\"sha256\""), std::string::npos);
@@ -91,7 +99,7 @@ TEST(LatentDenoiser, DenoisesLatentsAndDecodesTheDenormalisedSamples) {
   auto images = net.to_images(x);
   EXPECT_EQ(images.sizes().vec(), (std::vector<int64_t>{3, 1, 28, 28}));
   torch::NoGradGuard no_grad;
-  auto z = x.to(torch::kFloat32) * torch::tensor({2.0f, 0.25f}).view({1, 2, 1, 1}) +
+  auto z = x.to(torch::kFloat32) / 0.5f * torch::tensor({2.0f, 0.25f}).view({1, 2, 1, 1}) +
            torch::tensor({0.5f, -0.5f}).view({1, 2, 1, 1});
   EXPECT_LT(test::max_abs_diff(images, ae->decode(z)), 1e-6);
   space.mean = {0.0};

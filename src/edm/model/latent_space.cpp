@@ -42,15 +42,15 @@ std::string text(const nlohmann::json& j, const char* key, const std::string& wh
 }  // namespace
 
 torch::Tensor LatentSpace::normalize(const torch::Tensor& z) const {
-  return (z - per_channel(mean, z)) / per_channel(std, z);
+  return (z - per_channel(mean, z)) / per_channel(std, z) * target_std;
 }
 
 torch::Tensor LatentSpace::denormalize(const torch::Tensor& z) const {
-  return z * per_channel(std, z) + per_channel(mean, z);
+  return z / target_std * per_channel(std, z) + per_channel(mean, z);
 }
 
 nlohmann::json LatentSpace::to_json() const {
-  return {{"autoencoder", autoencoder}, {"sha256", sha256}, {"mean", mean}, {"std", std}};
+  return {{"autoencoder", autoencoder}, {"sha256", sha256}, {"mean", mean}, {"std", std}, {"target_std", target_std}};
 }
 
 LatentSpace LatentSpace::from_json(const nlohmann::json& j, const std::string& where) {
@@ -61,10 +61,19 @@ LatentSpace LatentSpace::from_json(const nlohmann::json& j, const std::string& w
   for (size_t c = 0; c < s.std.size(); ++c)
     if (!std::isfinite(s.mean[c]) || !(s.std[c] > 0 && std::isfinite(s.std[c])))
       throw Error(where + ": channel " + std::to_string(c) + " has no finite mean and positive std");
+  s.target_std = 1.0;  // a record without it normalised to unit variance
+  if (j.contains("target_std")) {
+    if (!j["target_std"].is_number() || !(j["target_std"].get<double>() > 0) ||
+        !std::isfinite(j["target_std"].get<double>()))
+      throw Error(where + ": \"target_std\" must be a positive number");
+    s.target_std = j["target_std"].get<double>();
+  }
   return s;
 }
 
-std::string LatentSpace::id() const { return sha256.substr(0, 16) + " " + nlohmann::json({mean, std}).dump(); }
+std::string LatentSpace::id() const {
+  return sha256.substr(0, 16) + " " + nlohmann::json({mean, std, target_std}).dump();
+}
 
 LatentSpace fit_latent_space(const torch::Tensor& latents, const std::string& autoencoder, const std::string& sha256) {
   auto z = latents.to(torch::kFloat64).transpose(0, 1).reshape({latents.size(1), -1});

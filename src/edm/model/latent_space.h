@@ -1,7 +1,8 @@
 // The latent space of a latent diffusion model (edm train --latent): the
 // autoencoder that maps images to latents and back, and the per-channel
-// normalisation that gives the diffusion model latents of zero mean and unit
-// variance (as EDM2 does with Stable Diffusion's latents). A model file
+// normalisation that gives the diffusion model latents of zero mean and
+// standard deviation 0.5 = sigma_data (EDM2 does so with Stable Diffusion's
+// latents: final_std 0.5 in its encoder). A model file
 // records it as edm.config "latent", and names its autoencoder by path and
 // SHA-256 rather than holding a copy, so that one autoencoder serves many
 // models.
@@ -18,8 +19,11 @@ struct LatentSpace {
   std::string autoencoder;        // the autoencoder's path when the model was trained
   std::string sha256;             // of that file
   std::vector<double> mean, std;  // per latent channel, over the encoded data set
+  // The standard deviation the normalised latents have: EDM's sigma_data, as
+  // EDM2's encoder's final_std (files of edm 0.1 before it was recorded: 1).
+  double target_std = 0.5;
 
-  // z -> (z - mean) / std per channel of [N,C,H,W], and back.
+  // z -> (z - mean) / std * target_std per channel of [N,C,H,W], and back.
   torch::Tensor normalize(const torch::Tensor& z) const;
   torch::Tensor denormalize(const torch::Tensor& z) const;
 

@@ -281,7 +281,8 @@ void TrainRun::print_plan() const {
             << (cond_ ? std::to_string(label_dim_) + " classes" : "") << "\n";
   if (latent_)
     std::cout << "latents      of " << latent_->autoencoder << ", normalised per channel: mean "
-              << plan_list(latent_->mean) << ", std " << plan_list(latent_->std) << "\n";
+              << plan_list(latent_->mean) << ", std " << plan_list(latent_->std) << " -> mean 0, std "
+              << latent_->target_std << "\n";
   if (net_->low_resolution())
     std::cout << "upsampler    from " << net_->low_resolution() << "x" << net_->low_resolution()
               << " (mean of blocks, bilinear back), conditioning augmentation sigma_aug ~ U(0, " << net_->cond_aug_max()
