@@ -14,6 +14,7 @@
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
 #include "edm/data/dataset.h"
+#include "edm/io/image.h"
 #include "edm/model/model_file.h"
 
 using namespace edm;
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
     double sum = 0, sum_sq = 0, prior = 0, decoder = 0;
     for (int64_t start = 0; start < images; start += batch) {
       const int64_t n = std::min(batch, images - start);
-      auto x = d.images.narrow(0, start, n).to(torch::kFloat64) / 127.5 - 1;
+      auto x = from_uint8(d.images.narrow(0, start, n), torch::kFloat64);
       torch::Tensor labels;
       if (net->label_dim() > 0)
         labels = torch::one_hot(d.labels.narrow(0, start, n), net->label_dim()).to(torch::kFloat32);

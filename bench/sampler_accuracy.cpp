@@ -15,6 +15,7 @@
 #include "edm/core/rng.h"
 #include "edm/core/runtime.h"
 #include "edm/data/idx.h"
+#include "edm/io/image.h"
 #include "edm/sampling/counting_denoiser.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/sampling/samplers.h"
@@ -165,7 +166,7 @@ int main(int argc, char** argv) {
   }
   init_threads(threads);
   auto data = load_fashion_mnist("train");
-  auto pts = data.images.narrow(0, 0, num_points).to(torch::kFloat64) / 127.5 - 1;
+  auto pts = from_uint8(data.images.narrow(0, 0, num_points), torch::kFloat64);
   IdealDenoiser net(pts, {}, 0.1, 0, /*fast=*/true);
   auto gen = seed_generator(0);
   auto latents = at::randn({32, 1, 28, 28}, gen, torch::TensorOptions().dtype(torch::kFloat32));

@@ -5,11 +5,11 @@
 
 #include "edm/core/error.h"
 #include "edm/data/idx.h"
-#include "edm/io/image.h"
 #include "edm/eval/detector.h"
 #include "edm/eval/fid.h"
-#include "edm/viz/sample_grid.h"
+#include "edm/io/image.h"
 #include "edm/sampling/ideal_denoiser.h"
+#include "edm/viz/sample_grid.h"
 #include "testing.h"
 
 namespace {
@@ -122,7 +122,7 @@ TEST(FidTest, BuiltInDetectorOnFashionMnistAndGeneratedImages) {
   // Images generated on the fly from a model file (here the ideal denoiser of
   // a few test images, which the sampler reproduces almost exactly).
   auto test = load_fashion_mnist("t10k");
-  auto points = test.images.slice(0, 0, 16).to(torch::kFloat32) / 127.5 - 1;
+  auto points = from_uint8(test.images.slice(0, 0, 16));
   save_ideal_denoiser(dir / "ideal.safetensors", points, {}, 0.0);
   r = test::run_edm("fid calc --net " + q(dir / "ideal.safetensors") + " --seeds 0-23 --steps 12 --ref " +
                     q(dir / "t.safetensors"));

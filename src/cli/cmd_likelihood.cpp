@@ -16,6 +16,7 @@
 #include "edm/data/dataset.h"
 #include "edm/eval/ddpm_vlb.h"
 #include "edm/io/atomic_file.h"
+#include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 #include "edm/likelihood/dequantize.h"
 #include "edm/likelihood/image_likelihood.h"
@@ -124,7 +125,7 @@ Estimate vlb_estimate(Denoiser& net, const Items& items, const torch::Tensor& la
   for (int64_t first = 0; first < n; first += a.batch) {
     const int64_t b = std::min(a.batch, n - first);
     auto lab = labels.defined() ? labels.narrow(0, first, b) : labels;
-    auto x0 = items.values.narrow(0, first, b).to(net.device(), torch::kFloat64) / 127.5 - 1;
+    auto x0 = from_uint8(items.values.narrow(0, first, b).to(net.device()), torch::kFloat64);
     auto bound = ddpm::variational_bound_bpd(net, chain, x0, lab, a.o.seed + static_cast<uint64_t>(first),
                                              [&](int64_t k) { progress.update(first * T + k * b); });
     out.push_back((bound.total_bpd - kDequantizationBits) * double(items.dims()) * std::log(2.0));

@@ -14,6 +14,7 @@
 #include "edm/data/dataset.h"
 #include "edm/eval/detector.h"
 #include "edm/io/atomic_file.h"
+#include "edm/io/image.h"
 #include "edm/model/model_file.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/study/loss_profile.h"
@@ -136,7 +137,7 @@ void run_loss(StudyArgs& a) {
   if (d.images.sizes().slice(1).vec() != net->sample_shape())
     throw UsageError(a.data + " holds images of another shape than the model's samples");
   const int64_t n = std::min(a.num, d.size());
-  auto images = d.images.slice(0, 0, n).to(torch::kFloat32) / 127.5 - 1;
+  auto images = from_uint8(d.images.slice(0, 0, n));
   auto labels = one_hot_labels(d, *net, a.data);
   if (labels.defined()) labels = labels.slice(0, 0, n);
   auto sigmas = log_spaced(a.sigma_lo, a.sigma_hi, a.levels);
@@ -174,7 +175,7 @@ void run_ideal(StudyArgs& a) {
   if (!(a.std >= 0)) throw UsageError("--std must be >= 0");
   auto d = load_dataset(a.ideal_data);
   const int64_t n = std::min(a.ideal_num, d.size());
-  auto points = d.images.slice(0, 0, n).to(torch::kFloat64) / 127.5 - 1;
+  auto points = from_uint8(d.images.slice(0, 0, n), torch::kFloat64);
   auto labels = d.labels.defined() ? d.labels.slice(0, 0, n) : torch::Tensor();
   save_ideal_denoiser(a.out, points, labels, a.std);
   std::cout << "wrote " << a.out << ": the ideal denoiser of the first " << n << " images of " << a.ideal_data

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edm/core/error.h"
+#include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 
 namespace edm {
@@ -30,7 +31,7 @@ torch::Tensor fashion_cnn_input(const torch::Tensor& images) {
   if (images.dim() != 4 || images.size(2) != 28 || images.size(3) != 28 || (images.size(1) != 1 && images.size(1) != 3))
     throw Error("the built-in detector takes 28x28 grayscale images, got " + c10::str(images.sizes()) +
                 "; pass --detector for other data");
-  auto x = images.to(torch::kFloat32) / 127.5 - 1;
+  auto x = from_uint8(images);
   return images.size(1) == 3 ? x.mean(1, true) : x;
 }
 

@@ -17,6 +17,8 @@ torch::Tensor to_uint8_nhwc(const torch::Tensor& images) {
       .cpu();
 }
 
+torch::Tensor from_uint8(const torch::Tensor& pixels, torch::ScalarType dtype) { return pixels.to(dtype) / 127.5 - 1; }
+
 std::string encode_png(const torch::Tensor& hwc_uint8) {
   auto img = hwc_uint8.to(torch::kCPU).contiguous();
   if (img.dim() != 3 || img.scalar_type() != torch::kUInt8 ||

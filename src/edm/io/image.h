@@ -10,6 +10,10 @@ namespace edm {
 // (x * 127.5 + 128) clipped to [0, 255] and truncated.
 torch::Tensor to_uint8_nhwc(const torch::Tensor& images);
 
+// uint8 pixels in [0, 255] -> [-1, 1] of the given type, as the reference
+// reads its data: x / 127.5 - 1 (same shape, same device).
+torch::Tensor from_uint8(const torch::Tensor& pixels, torch::ScalarType dtype = torch::kFloat32);
+
 // Writes one uint8 image [H,W,C] (C = 1 or 3) as PNG, atomically.
 void write_png(const std::string& path, const torch::Tensor& hwc_uint8);
 // Encodes to PNG bytes in memory.

@@ -5,6 +5,7 @@
 
 #include "edm/core/error.h"
 #include "edm/core/progress.h"
+#include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 #include "edm/io/sha256.h"
 #include "edm/model/autoencoder_file.h"
@@ -47,7 +48,7 @@ torch::Tensor encode_all(networks::AutoencoderKLImpl& ae, const torch::Tensor& i
   Progress progress("encoding", n, verbose);
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < n; i += chunk) {
-    auto x = images.slice(0, i, std::min(n, i + chunk)).to(device).to(torch::kFloat32) / 127.5 - 1;
+    auto x = from_uint8(images.slice(0, i, std::min(n, i + chunk)).to(device));
     parts.push_back(ae.encode(x).mean.to(torch::kCPU));
     progress.update(std::min(n, i + chunk));
   }

@@ -1,6 +1,7 @@
 #include "edm/train/loader.h"
 
 #include "edm/core/rng.h"
+#include "edm/io/image.h"
 
 namespace edm {
 
@@ -25,7 +26,7 @@ Batch Loader::get(int64_t start, int64_t count) {
   Batch b;
   b.images = data_.images.index_select(0, sel);
   // Pixels map to [-1, 1]; latents (edm train --latent) are already normalised.
-  b.images = b.images.scalar_type() == torch::kUInt8 ? b.images.to(torch::kFloat32) / 127.5 - 1 : b.images;
+  b.images = b.images.scalar_type() == torch::kUInt8 ? from_uint8(b.images) : b.images;
   if (data_.labels.defined()) b.labels = data_.labels.index_select(0, sel);
   return b;
 }

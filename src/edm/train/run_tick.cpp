@@ -108,7 +108,7 @@ void TrainRun::write_due_files() {
 void TrainRun::write_upsampler_grid(const std::string& model, int64_t n, int64_t steps, const std::string& png) {
   torch::NoGradGuard no_grad;
   auto up = load_upsampler(model, device_);
-  auto x = data_.images.slice(0, 0, std::min(n, data_.size())).to(torch::kFloat32) / 127.5 - 1;
+  auto x = from_uint8(data_.images.slice(0, 0, std::min(n, data_.size())));
   auto low = cascade::downsample(x, up->low_resolution());
   std::vector<uint64_t> seeds(static_cast<size_t>(x.size(0)));
   std::iota(seeds.begin(), seeds.end(), 0);
