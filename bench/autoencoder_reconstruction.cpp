@@ -24,7 +24,7 @@ int main(int argc, char** argv) try {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < images.size(0); i += 250) {
-    auto x = from_uint8(images.narrow(0, i, std::min<int64_t>(250, images.size(0) - i)));
+    auto x = edm::from_uint8(images.narrow(0, i, std::min<int64_t>(250, images.size(0) - i)));
     parts.push_back(edm::to_uint8_nhwc(ae->decode(ae->encode(x).mean)).permute({0, 3, 1, 2}));
   }
   auto recon = torch::cat(parts);

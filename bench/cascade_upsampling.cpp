@@ -32,7 +32,7 @@ int main(int argc, char** argv) try {
   std::vector<torch::Tensor> enlarged, bilinear;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < images.size(0); i += 250) {
-    auto x = from_uint8(images.narrow(0, i, std::min<int64_t>(250, images.size(0) - i)));
+    auto x = edm::from_uint8(images.narrow(0, i, std::min<int64_t>(250, images.size(0) - i)));
     auto low = edm::cascade::downsample(x, up->low_resolution());
     std::vector<uint64_t> seeds(static_cast<size_t>(x.size(0)));
     std::iota(seeds.begin(), seeds.end(), static_cast<uint64_t>(i));
