@@ -14,6 +14,7 @@
 #include "edm/io/atomic_file.h"
 #include "edm/io/image.h"
 #include "edm/io/safetensors.h"
+#include "edm/nn/presets.h"
 #include "edm/train/augment.h"
 #include "edm/train/ema.h"
 #include "edm/train/loop.h"
@@ -98,6 +99,44 @@ TEST(Train, LossWeightsAndNoiseLevels) {
   EXPECT_GE(ve.min().item<double>(), 0.02 * (1 - 1e-6));
   EXPECT_LE(ve.max().item<double>(), 100 * (1 + 1e-6));
   EXPECT_THROW(LossConfig::for_precond("cosine"), UsageError);
+}
+
+// With the preconditioning's and the loss's sigma_data equal to the data's
+// std, a network whose raw output F is 0 (D = c_skip x) has an expected loss
+// of exactly 1 at every sigma: lambda (c_skip^2 sigma^2 + (1 - c_skip)^2
+// sigma_data^2) = 1. A loss that kept 0.5 beside a 0.7 network would not.
+TEST(Train, SigmaDataSetsPreconditioningAndLossTogether) {
+  const double sd = 0.7;
+  auto config = networks::preset_config("fmnist-s", "edm", 8, 1, 0, 0, {});
+  config["model"]["model_channels"] = 8;
+  config["sigma_data"] = sd;
+  auto net = networks::make_precond(config);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : net->parameters()) p.zero_();
+  }
+  LossConfig c = LossConfig::for_precond("edm");
+  c.sigma_data = sd;
+  torch::manual_seed(5);
+  const int64_t n = 4096;
+  auto y = torch::randn({n, 1, 8, 8}) * sd, noise = torch::randn({n, 1, 8, 8});
+  for (double sigma : {0.05, 0.5, 3.0, 40.0}) {
+    auto s = torch::full({n, 1, 1, 1}, sigma);
+    auto loss = diffusion_loss(*net, y, {}, {}, c, s, noise).mean().item<double>();
+    EXPECT_NEAR(loss, 1.0, 4 * std::sqrt(2.0 / (n * 64))) << "sigma " << sigma;  // chi^2: sd of the mean
+  }
+  // The command line: the plan names it, bad values are refused by name.
+  test::TempDir dir;
+  write_dataset(dir / "good", 8, 8);
+  const std::string run = "train --data " + (dir / "good") + " --outdir " + (dir / "runs") + " --device cpu --dry-run ";
+  auto ok = test::run_edm(run + "--sigma-data 0.7");
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("sigma_data 0.7"), std::string::npos) << ok.output;
+  for (const char* bad : {"--sigma-data 0", "--sigma-data -1", "--precond vp --sigma-data 0.7"}) {
+    auto r = test::run_edm(run + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find("--sigma-data"), std::string::npos) << bad << "\n" << r.output;
+  }
 }
 
 TEST(Train, AugmentIsIdentityAtZeroAndConsistentAbove) {

@@ -49,6 +49,11 @@ void check_options(const TrainOptions& o) {
   if (o.precond != "edm" && (o.P_mean || o.P_std)) throw UsageError("--P-mean and --P-std are for --precond edm");
   if (o.P_std) positive(*o.P_std, "P-std");
   if (o.P_mean && !std::isfinite(*o.P_mean)) throw UsageError("--P-mean must be a finite number");
+  if (o.sigma_data) {
+    positive(*o.sigma_data, "sigma-data");
+    if (o.precond != "edm" || o.autoencoder || o.classifier)
+      throw UsageError("--sigma-data is for the denoisers of --precond edm");
+  }
   for (double s : *o.ema_std)
     if (!valid_std(s)) throw UsageError("--ema-std " + std::to_string(s) + " is out of range (0, 0.289)");
   if (*o.batch < 1) throw UsageError("--batch must be at least 1");

@@ -74,6 +74,7 @@ void adopt_resumed_options(TrainOptions& o, const TrainStateInfo& s, const std::
         !classifier && config_key(c, "label_dim", 0).get<double>() > 0);
   check("cbase", o.cbase.has_value(), o.cbase.value_or(0), model_key(c, "model_channels", nullptr));
   check("cres", !o.cres.empty(), o.cres, model_key(c, "channel_mult", nullptr));
+  check("sigma-data", o.sigma_data.has_value(), o.sigma_data.value_or(0), config_key(c, "sigma_data", 0.5));
   check("dropout", o.dropout.has_value(), o.dropout.value_or(0), model_key(c, "dropout", nullptr));
   check("label-dropout", false, o.label_dropout, model_key(c, "label_dropout", 0));
   check("fp16", false, o.fp16, config_key(c, "use_fp16", false));

@@ -75,6 +75,7 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
     config["learn_sigma"] = o.learn_sigma;
   }
   if (latent) config["latent"] = latent->to_json();
+  if (o.sigma_data) config["sigma_data"] = *o.sigma_data;
   if (o.cascade_from) {
     if (data.resolution() % *o.cascade_from || *o.cascade_from >= data.resolution())
       throw UsageError("--cascade-from " + std::to_string(*o.cascade_from) + " must divide the data's " +
@@ -217,10 +218,11 @@ void TrainRun::build_network() {
       LossConfig::for_precond(autoencoder_ ? "EDMPrecond" : config_.value("precond", std::string("EDMPrecond")));
   loss_cfg_.P_mean = o_.P_mean.value_or(loss_cfg_.P_mean);
   loss_cfg_.P_std = o_.P_std.value_or(loss_cfg_.P_std);
+  loss_cfg_.sigma_data = config_.value("sigma_data", loss_cfg_.sigma_data);  // lambda(sigma) as the network's c_skip
   edm2_ = loss_cfg_.kind == "edm2";
   if (edm2_ != uses_edm2_recipe(o_))
     throw UsageError("--arch " + o_.arch + " does not train the network of " + o_.resume);
-  edm2_loss_ = {loss_cfg_.P_mean, loss_cfg_.P_std, config_.value("sigma_data", 0.5)};
+  edm2_loss_ = {loss_cfg_.P_mean, loss_cfg_.P_std, loss_cfg_.sigma_data};
 
   check_fits_memory(config_);
   seed_ = resumed_ ? resumed_->counters.seed : o_.seed;
@@ -303,7 +305,8 @@ void TrainRun::print_plan() const {
                               : loss_name())
             << (autoencoder_ || loss_cfg_.kind == "vp" || loss_cfg_.kind == "ve" || loss_cfg_.kind == "ddpm"
                     ? ""
-                    : ", ln sigma ~ N(" + plan_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + ")")
+                    : ", ln sigma ~ N(" + plan_list({loss_cfg_.P_mean, loss_cfg_.P_std}) + "), sigma_data " +
+                          plan_list({loss_cfg_.sigma_data}))
             << "\n"
             << "device       " << device_.str() << ", " << world_.size() << " process(es)\n";
 }
@@ -324,6 +327,7 @@ void TrainRun::start() {
                            {"decay", o_.decay ? nlohmann::json(*o_.decay) : nlohmann::json()},
                            {"P_mean", loss_cfg_.P_mean},
                            {"P_std", loss_cfg_.P_std},
+                           {"sigma_data", loss_cfg_.sigma_data},
                            {"optimizer", adam_->hyperparameters()},
                            {"augment", o_.augment},
                            {"xflip", o_.xflip},
