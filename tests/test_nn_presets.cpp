@@ -73,6 +73,11 @@ TEST(NnPresets, TrainingDefaultsLiveWithThePresets) {
   EXPECT_EQ(cpu.max_minutes.value_or(0), 10.0);
   EXPECT_EQ(networks::preset_training("fmnist-s", true).batch, 32);  // measured best in 10 CPU minutes
   EXPECT_EQ(networks::preset_training("fmnist-s", false).batch, 256);
+  // ln sigma ~ N(-0.4, 1.2^2) in 10 CPU minutes (measured), the reference's -1.2 elsewhere.
+  EXPECT_DOUBLE_EQ(networks::preset_training("fmnist-s", true).P_mean, -0.4);
+  EXPECT_DOUBLE_EQ(networks::preset_training("fmnist-s", false).P_mean, -1.2);
+  EXPECT_DOUBLE_EQ(cpu.P_mean, -1.2);
+  EXPECT_DOUBLE_EQ(networks::preset_training("fmnist-s", true).P_std, 1.2);
   EXPECT_THROW(networks::preset_training("nope", true), UsageError);
 }
 

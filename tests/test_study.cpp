@@ -106,6 +106,14 @@ TEST(LossProfile, IdealDenoiserOfAGaussianHasThePosteriorVariance) {
     EXPECT_LT(p.stderr_[i], 0.01 * want);
     EXPECT_NEAR(p.loss[i], want, 5 * p.stderr_[i] + 1e-6 * want) << "sigma " << sg;
   }
+  // A model of another sigma_data is weighted with its own lambda(sigma).
+  const double sd = 0.7;
+  auto q = loss_per_sigma(net, images, {}, sigmas, 7, 200, sd);
+  for (size_t i = 0; i < sigmas.size(); ++i) {
+    const double sg = sigmas[i];
+    const double ratio = (sg * sg + sd * sd) / (sg * sg * sd * sd) / ((sg * sg + 0.25) / (sg * sg * 0.25));
+    EXPECT_NEAR(q.loss[i], ratio * p.loss[i], 1e-9 * q.loss[i]) << "sigma " << sg;
+  }
 }
 
 TEST(LossProfile, LevelsAndTheTrainingDensity) {

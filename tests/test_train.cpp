@@ -4,9 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "edm/core/error.h"
@@ -132,11 +134,34 @@ TEST(Train, SigmaDataSetsPreconditioningAndLossTogether) {
   auto ok = test::run_edm(run + "--sigma-data 0.7");
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("sigma_data 0.7"), std::string::npos) << ok.output;
+  // Unless given, a small preset takes the data's own std (to 3 decimals), a
+  // reference preset the reference's 0.5.
+  const double measured = std::round(data_std(load_dataset(dir / "good")) * 1000) / 1000;
+  EXPECT_GT(measured, 0.55);  // uniform 0..254 pixels: std 73.6 / 127.5 = 0.577
+  EXPECT_LT(measured, 0.60);
+  std::ostringstream want;
+  want << "sigma_data " << measured << "\n";
+  auto small = test::run_edm(run);
+  ASSERT_EQ(small.exit_code, 0) << small.output;
+  EXPECT_NE(small.output.find(want.str()), std::string::npos) << want.str() << small.output;
+  auto reference = test::run_edm(run + "--arch ddpmpp --cbase 8");
+  ASSERT_EQ(reference.exit_code, 0) << reference.output;
+  EXPECT_NE(reference.output.find("sigma_data 0.5\n"), std::string::npos) << reference.output;
   for (const char* bad : {"--sigma-data 0", "--sigma-data -1", "--precond vp --sigma-data 0.7"}) {
     auto r = test::run_edm(run + bad);
     EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
     EXPECT_NE(r.output.find("--sigma-data"), std::string::npos) << bad << "\n" << r.output;
   }
+}
+
+TEST(Train, DataStdIsTheStdOfAllValues) {
+  Dataset d;
+  d.name = "two";
+  d.images = torch::tensor({0, 255, 255, 255}, torch::kUInt8).reshape({2, 1, 1, 2});
+  // [-1, 1, 1, 1]: mean 0.5, variance (2.25 + 3 x 0.25) / 4 = 0.75.
+  EXPECT_NEAR(data_std(d), std::sqrt(0.75), 1e-12);
+  d.images = torch::full({3, 2, 4, 4}, 0.25f);  // latents: float values as they are
+  EXPECT_NEAR(data_std(d), 0.0, 1e-12);
 }
 
 TEST(Train, AugmentIsIdentityAtZeroAndConsistentAbove) {

@@ -41,7 +41,7 @@ struct StudyArgs {
   // loss
   std::string data = "fashion-mnist:test";
   int64_t num = 2048, levels = 25;
-  double sigma_lo = 0.002, sigma_hi = 80;
+  double sigma_lo = 0.002, sigma_hi = 80, P_mean = -1.2, P_std = 1.2;
   // ideal
   std::string ideal_data = "fashion-mnist";
   int64_t ideal_num = 2000;
@@ -141,8 +141,9 @@ void run_loss(StudyArgs& a) {
   auto labels = one_hot_labels(d, *net, a.data);
   if (labels.defined()) labels = labels.slice(0, 0, n);
   auto sigmas = log_spaced(a.sigma_lo, a.sigma_hi, a.levels);
-  auto p = loss_per_sigma(*net, images, labels, sigmas, a.seed);
-  auto density = p_train_density(sigmas);
+  const double sigma_data = read_model_config(TensorFile(a.net)).value("sigma_data", 0.5);
+  auto p = loss_per_sigma(*net, images, labels, sigmas, a.seed, 256, sigma_data);
+  auto density = p_train_density(sigmas, a.P_mean, a.P_std);
   std::ostringstream md;
   md << "# Loss per noise level (" << model_name(a.net) << ", " << n << " images of " << a.data << ")\n\n"
      << "| sigma | loss | std. error | p_train density (ln sigma) |\n|---|---|---|---|\n";
@@ -239,6 +240,9 @@ void register_study(CLI::App& app) {
   loss->add_option("--sigma-lo", a->sigma_lo, "Lowest noise level")->capture_default_str();
   loss->add_option("--sigma-hi", a->sigma_hi, "Highest noise level")->capture_default_str();
   loss->add_option("--seed", a->seed, "Seed of the noise")->capture_default_str();
+  loss->add_option("--P-mean", a->P_mean, "p_train drawn under the loss: ln sigma ~ N(P_mean, P_std^2)")
+      ->capture_default_str();
+  loss->add_option("--P-std", a->P_std, "See --P-mean")->check(CLI::PositiveNumber)->capture_default_str();
   loss->callback([a] { run_loss(*a); });
 
   auto* ideal = study->add_subcommand("ideal", "Write the ideal denoiser of a data set's first images as a model file");

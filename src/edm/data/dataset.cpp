@@ -1,6 +1,7 @@
 #include "edm/data/dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -96,6 +97,20 @@ Dataset load_dataset(const std::string& spec) {
   std::error_code ec;
   if (!fs::exists(spec, ec)) throw Error("dataset " + spec + " does not exist");
   return load_images(spec, *open_file_tree(spec));
+}
+
+double data_std(const Dataset& d) {
+  if (d.size() == 0) throw Error("data set " + d.name + " has no images");
+  constexpr int64_t chunk = 4096;
+  double sum = 0, sum_sq = 0;
+  for (int64_t i = 0; i < d.size(); i += chunk) {
+    auto part = d.images.slice(0, i, std::min(d.size(), i + chunk));
+    auto x = part.scalar_type() == torch::kUInt8 ? from_uint8(part, torch::kFloat64) : part.to(torch::kFloat64);
+    sum += x.sum().item<double>();
+    sum_sq += x.square().sum().item<double>();
+  }
+  const double n = double(d.images.numel()), mean = sum / n;
+  return std::sqrt(std::max(sum_sq / n - mean * mean, 0.0));
 }
 
 Dataset with_xflip(const Dataset& d) {

@@ -29,4 +29,9 @@ Dataset load_dataset(const std::string& spec);
 // Doubles the data set with mirrored copies (--xflip).
 Dataset with_xflip(const Dataset& d);
 
+// The standard deviation of all the data's values about their mean, in the
+// networks' units (pixels as from_uint8 scales them to [-1, 1]): EDM's
+// sigma_data. Summed in float64, a chunk of images at a time.
+double data_std(const Dataset& d);
+
 }  // namespace edm

@@ -16,14 +16,15 @@ std::vector<double> log_spaced(double lo, double hi, int64_t n) {
 }
 
 LossProfile loss_per_sigma(Denoiser& net, const torch::Tensor& images, const torch::Tensor& labels,
-                           const std::vector<double>& sigmas, uint64_t seed, int64_t batch) {
+                           const std::vector<double>& sigmas, uint64_t seed, int64_t batch, double sigma_data) {
   torch::NoGradGuard no_grad;
   const auto device = net.device();
   auto y_all = images.to(device, torch::kFloat32);
   auto gen = seed_generator(seed);
   // One noise draw per image (on the CPU, the same on every device).
   auto n_all = torch::randn(y_all.sizes(), gen, torch::kFloat32).to(device);
-  const LossConfig edm;  // EDM's lambda(sigma), sigma_data 0.5
+  LossConfig edm;  // EDM's lambda(sigma)
+  edm.sigma_data = sigma_data;
   const int64_t N = y_all.size(0);
   LossProfile p;
   for (double s : sigmas) {

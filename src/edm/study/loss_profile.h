@@ -20,9 +20,10 @@ struct LossProfile {
 std::vector<double> log_spaced(double lo, double hi, int64_t n);
 
 // images: float [N,C,H,W] in [-1, 1]; labels: one-hot [N,label_dim] or
-// undefined. The weighting is EDM's (sigma_data 0.5), whatever the model.
+// undefined. The weighting is EDM's lambda(sigma) with the model's sigma_data.
 LossProfile loss_per_sigma(Denoiser& net, const torch::Tensor& images, const torch::Tensor& labels,
-                           const std::vector<double>& sigmas, uint64_t seed, int64_t batch = 256);
+                           const std::vector<double>& sigmas, uint64_t seed, int64_t batch = 256,
+                           double sigma_data = 0.5);
 
 // The density of EDM's p_train (ln sigma ~ N(P_mean, P_std^2)) per unit of
 // ln sigma, at each sigma: the curve the paper draws under the loss.
