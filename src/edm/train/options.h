@@ -26,7 +26,7 @@ struct TrainOptions {
   std::optional<double> lr;             // EDM2: alpha_ref, the rate before the decay
   std::optional<double> decay;          // EDM2: t_ref, batches (0: no decay)
   std::optional<double> P_mean, P_std;  // ln sigma ~ N(P_mean, P_std^2) (EDM and EDM2 losses)
-  std::optional<double> sigma_data;     // EDM preconditioning and loss weight (default: the preset's, 0.5)
+  std::optional<double> sigma_data;     // EDM preconditioning and loss weight (default: sigma_data_for in run_setup)
   std::optional<double> ema;            // half-life, Mimg (0: none; EDM2 default)
   double ema_rampup = 0.05;
   std::optional<std::vector<double>> ema_std;  // power-function EMAs for post-hoc EMA (empty: none)
