@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "edm/core/error.h"
+#include "edm/data/dataset.h"
 #include "edm/diffusion/cascade.h"
 #include "edm/io/atomic_file.h"
 #include "edm/io/image.h"
@@ -172,6 +173,46 @@ TEST(CascadeCli, StagesThatDoNotFollowEachOtherAreRefused) {
                     " --cascade-from 7 --data fashion-mnist:test --device cpu --outdir " + (run.dir / "runs"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--cascade-from 7 conflicts"), std::string::npos) << r.output;
+}
+
+// A cascade's base model (edm train --resolution r) trains on the data
+// averaged down exactly as its upsampler's condition is: the sigma_data it
+// measures is that of cascade::downsample's images, and a resumed run goes
+// on at its size.
+TEST(CascadeCli, ABaseModelTrainsOnTheDataAsItsUpsamplerSeesIt) {
+  test::TempDir dir;
+  auto r = test::run_edm(
+      "train --resolution 14 --cres 1,2 --data fashion-mnist:test --cbase 8 --batch 8 --duration 0.000016 --grid 3 "
+      "--device cpu --seed 1 --outdir " +
+      (dir / "runs"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1x14x14"), std::string::npos) << r.output;
+  const auto test_split = load_dataset("fashion-mnist:test");
+  Dataset averaged = test_split;
+  averaged.images = cascade::downsample(from_uint8(test_split.images), 14);
+  const double expected = std::round(data_std(averaged) * 1000) / 1000;
+  ASSERT_GT(std::abs(expected - std::round(data_std(test_split) * 1000) / 1000), 1e-3)
+      << "the test can tell them apart";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "sigma_data %.4g\n", expected);
+  EXPECT_NE(r.output.find(buf), std::string::npos) << buf << " in " << r.output;
+  const auto net = test::last_file(dir / "runs", "network-snapshot");
+  EXPECT_EQ(read_model_config(TensorFile(net)).at("img_resolution"), 14);
+  const auto state = test::last_file(dir / "runs", "training-state");
+  r = test::run_edm("train -n --resume " + state + " --data fashion-mnist:test --device cpu --outdir " +
+                    (dir / "runs"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1x14x14"), std::string::npos) << r.output;
+  r = test::run_edm("train -n --resume " + state + " --resolution 7 --data fashion-mnist:test --device cpu --outdir " +
+                    (dir / "runs"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--resolution 7 conflicts with the training state's 14"), std::string::npos) << r.output;
+  r = test::run_edm("train -n --resolution 12 --device cpu --outdir " + (dir / "x"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--resolution 12 must divide the data's 28 px"), std::string::npos) << r.output;
+  r = test::run_edm("train -n --resolution 7 --latent " + net + " --device cpu --outdir " + (dir / "x"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--resolution acts on pixels"), std::string::npos) << r.output;
 }
 
 }  // namespace

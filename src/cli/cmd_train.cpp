@@ -126,6 +126,8 @@ void register_train(CLI::App& app) {
                   "Train an upsampler of RxR images to the data's resolution (cascaded diffusion, docs/scaling.md)");
   sub->add_option("--cond-aug-max", o.cond_aug_max, "--cascade-from: conditioning augmentation, sigma_aug ~ U(0, this)")
       ->capture_default_str();
+  sub->add_option("--resolution", o.resolution,
+                  "Train at RxR on the data averaged down by blocks as --cascade-from does (a cascade's base model)");
   sub->add_option("--augment", o.augment, "Augment probability")->capture_default_str();
   sub->add_option("--xflip", o.xflip, "Enable dataset x-flips (0 or 1)")
       ->check(CLI::IsMember({"0", "1", "true", "false"}))

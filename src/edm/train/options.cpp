@@ -74,6 +74,10 @@ void check_options(const TrainOptions& o) {
     if (uses_edm2_recipe(o)) throw UsageError("--cascade-from builds on the EDM presets, not " + o.arch);
     if (*o.cascade_from < 1) throw UsageError("--cascade-from must be a positive resolution");
   }
+  if (o.resolution) {
+    if (*o.resolution < 1) throw UsageError("--resolution must be a positive resolution");
+    if (!o.latent.empty()) throw UsageError("--resolution acts on pixels: no --latent");
+  }
   if (!(o.cond_aug_max >= 0 && o.cond_aug_max <= 100)) throw UsageError("--cond-aug-max must be in [0, 100]");
   LossConfig::for_precond(o.precond);  // iddpm and unknown names fail here, before any work
   if (o.precond != "ddpm" && (o.beta || o.T || o.learn_sigma))

@@ -45,6 +45,9 @@ struct TrainOptions {
   // (cascaded diffusion), with conditioning augmentation sigma_aug ~ U(0, cond_aug_max).
   std::optional<int64_t> cascade_from;
   double cond_aug_max = 0.5;
+  // --resolution R: train at R x R on the data averaged down as a cascade's
+  // upsampler sees it (a cascade's base model).
+  std::optional<int64_t> resolution;
   double ls = 1;                  // loss scaling
   std::optional<double> tick;     // kimg
   int64_t snap = 50, dump = 500;  // ticks

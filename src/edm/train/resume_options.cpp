@@ -89,6 +89,8 @@ void adopt_resumed_options(TrainOptions& o, const TrainStateInfo& s, const std::
         upsampler.is_object() ? config_key(upsampler, "low_resolution", nullptr) : json(nullptr));
   check("cond-aug-max", false, o.cond_aug_max,
         upsampler.is_object() ? config_key(upsampler, "cond_aug_max", nullptr) : json(nullptr));
+  check("resolution", o.resolution.has_value(), o.resolution.value_or(0),
+        c.contains("latent") ? json(nullptr) : config_key(c, "img_resolution", nullptr));
   if (!o.latent.empty() && !c.contains("latent"))
     throw UsageError("--latent conflicts with the training state " + path + ", which trains on pixels: drop --latent");
   if (!s.arch.empty()) o.arch = s.arch;  // the recipe goes on as it began

@@ -9,7 +9,9 @@
 
 #include "edm/core/error.h"
 #include "edm/core/interrupt.h"
+#include "edm/diffusion/cascade.h"
 #include "edm/io/atomic_file.h"
+#include "edm/io/image.h"
 #include "edm/io/safetensors.h"
 #include "edm/model/model_file.h"
 #include "edm/nn/autoencoder_config.h"
@@ -99,6 +101,19 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
   return o.classifier ? networks::classifier_config(config, data.label_dim, o.arch) : config;
 }
 
+// The data at r x r in the networks' units, averaged down by blocks exactly as
+// an upsampler's condition is (cascade::downsample), so a base model trained
+// on it makes the images its upsampler was trained to enlarge.
+Dataset averaged_down(Dataset d, int64_t r) {
+  if (r >= d.resolution() || d.resolution() % r)
+    throw UsageError("--resolution " + std::to_string(r) + " must divide the data's " + std::to_string(d.resolution()) +
+                     " px and be smaller");
+  std::vector<torch::Tensor> parts;
+  for (const auto& part : d.images.split(4096)) parts.push_back(cascade::downsample(from_uint8(part), r));
+  d.images = torch::cat(parts);
+  return d;
+}
+
 void check_fits(const nlohmann::json& config, const Dataset& data) {
   const int64_t res = config.value("img_resolution", int64_t(0)), channels = config.value("img_channels", int64_t(0));
   if (res != data.resolution() || channels != data.channels())
@@ -159,6 +174,11 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
 void TrainRun::load_data() {
   data_ = load_dataset(o_.data);
   if (o_.xflip) data_ = with_xflip(data_);
+  if (resumed_ && !o_.resolution && !resumed_->config.contains("latent")) {  // a base model goes on at its size
+    const int64_t r = resumed_->config.value("img_resolution", int64_t(0));
+    if (r > 0 && r < data_.resolution()) o_.resolution = r;
+  }
+  if (o_.resolution && *o_.resolution != data_.resolution()) data_ = averaged_down(data_, *o_.resolution);
   encode_latents();
   cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier && !o_.autoencoder && !o_.cascade_from);
   if (o_.autoencoder && (o_.classifier || cond_)) throw UsageError("--autoencoder takes no --classifier or --cond");
@@ -343,6 +363,7 @@ void TrainRun::start() {
                            {"optimizer", adam_->hyperparameters()},
                            {"augment", o_.augment},
                            {"xflip", o_.xflip},
+                           {"resolution", data_.resolution()},
                            {"seed", seed_},
                            {"resume", o_.resume},
                            {"network", config_}};
