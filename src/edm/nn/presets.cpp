@@ -161,8 +161,9 @@ json edm2_config(const std::string& arch, const std::string& precond, int64_t im
     throw UsageError("EDM2 preset " + arch + " keeps EDM's preconditioning (EDM2Precond): --precond must be edm");
   if (augment_dim > 0) throw UsageError("EDM2 networks take no augmentation labels (--augment)");
   if (o.label_dropout.value_or(0) > 0) throw UsageError("EDM2 networks have no label dropout (--label-dropout)");
-  if (o.use_fp16 || o.use_bf16) throw UsageError("EDM2 networks train in float32 only (--fp16, --bf16)");
+  if (o.use_fp16) throw UsageError("EDM2 networks train in float32 or bfloat16 (--bf16), not float16 (--fp16)");
   auto config = edm2_preset_config(arch, img_resolution, img_channels, label_dim);
+  if (o.use_bf16) config["use_bf16"] = true;  // MPConv's products (nn/product_dtype.h on a CPU)
   apply_overrides(config["model"], o, config["model"]["dropout"].get<double>());
   check_halvable(config["img_resolution"].get<int64_t>(), config["model"], arch);
   return config;
