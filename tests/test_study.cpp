@@ -7,6 +7,7 @@
 #include "edm/core/error.h"
 #include "edm/eval/detector.h"
 #include "edm/eval/fid.h"
+#include "edm/io/image.h"
 #include "edm/sampling/ideal_denoiser.h"
 #include "edm/sampling/samplers.h"
 #include "edm/study/loss_profile.h"
@@ -58,6 +59,20 @@ TEST(StudyCases, RhoAndChurnGridsSetTheirOptions) {
   EXPECT_EQ(churn[4].gen.sampler_options.S_noise, 1.007);
   EXPECT_EQ(churn[4].gen.sampler_options.S_min, 0.05);
   EXPECT_TRUE(std::isinf(churn[11].gen.sampler_options.S_max));
+}
+
+// gamma = min(S_churn / N, sqrt(2) - 1): at 18 steps S_churn 10 and 40 are
+// one sampler, and without churn S_noise and the range change nothing.
+TEST(StudyCases, ChurnCasesThatMakeTheSameImagesAreFound) {
+  GenerateOptions base;
+  base.sampler_options.num_steps = 18;
+  auto cases = churn_cases({0, 2, 10, 40}, {1, 1.007}, {{0.05, 50}, {0, INFINITY}}, base);
+  ASSERT_EQ(cases.size(), 16u);
+  const std::vector<int64_t> expected = {-1, -1, -1, 2, 0, -1, -1, 6, 0, -1, -1, 10, 0, -1, -1, 14};
+  EXPECT_EQ(churn_twins(cases), expected);
+  base.sampler_options.num_steps = 200;  // 40 / 200 = 0.2: below the cap
+  cases = churn_cases({0, 2, 10, 40}, {1}, {{0.05, 50}}, base);
+  EXPECT_EQ(churn_twins(cases), (std::vector<int64_t>{-1, -1, -1, -1}));
 }
 
 TEST(StudyRun, FdFallsWithStepsOnTheIdealDenoiserAndNfeIsCounted) {
@@ -148,9 +163,17 @@ TEST(StudyCli, WritesTablesAndPlotsAndRefusesBadInput) {
   EXPECT_EQ(lines_of(slurp(dir / "nfe/study.csv")), 5);
   EXPECT_TRUE(fs::file_size(dir / "nfe/study.png") > 1000);
   r = test::run_edm("study churn --net " + q(dir / "ideal.safetensors") + " --ref " + q(dir / "s.safetensors") +
-                    " --steps 4 --S_churn 0,40 --S_noise 1 --S_range 0,inf --seeds 0-7 --out " + q(dir / "churn"));
+                    " --steps 4 --S_churn 0,40,80 --S_noise 1 --S_range 0,inf --seeds 0-7 --out " + q(dir / "churn"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(lines_of(slurp(dir / "churn/study.csv")), 3);
+  EXPECT_EQ(lines_of(slurp(dir / "churn/study.csv")), 4);
+  EXPECT_NE(r.output.find("(the images of case 2)"), std::string::npos) << r.output;
+  // ... and they are: S_churn 40 and 80 at 4 steps both churn by sqrt(2) - 1.
+  for (const char* churn : {"40", "80"}) {
+    r = test::run_edm("generate --net " + q(dir / "ideal.safetensors") + " --steps 4 --S_churn " + churn +
+                      " --seeds 0-1 --outdir " + q(dir / ("g" + std::string(churn))));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  EXPECT_TRUE(torch::equal(read_image(dir / "g40/000001.png"), read_image(dir / "g80/000001.png")));
   r = test::run_edm("study loss --net " + q(dir / "ideal.safetensors") + " --num 32 --levels 5 --out " +
                     q(dir / "loss"));
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -37,7 +37,7 @@ struct StudyArgs {
   std::string rho_samplers = "edm";
   int64_t nfe = 11;
   // churn
-  std::string S_churn = "0,10,20,40,80,160,320", S_noise = "1,1.007", ranges = "0.05,50:0,inf";
+  std::string S_churn = "0,2,4,8,16,40,80", S_noise = "1,1.007", ranges = "0.05,50:0,inf";
   // loss
   std::string data = "fashion-mnist:test";
   int64_t num = 2048, levels = 25;
@@ -78,7 +78,10 @@ std::vector<ChurnRange> parse_ranges(const std::string& text) {
 // The model file's name without its folders, for titles.
 std::string model_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
-void run_grid(StudyArgs& a, const std::vector<StudyCase>& cases, StudyReport report, bool show_nfe) {
+// `twins[i]` >= 0: case i makes the images of that earlier case (churn_twins),
+// whose result it takes instead of generating them again.
+void run_grid(StudyArgs& a, const std::vector<StudyCase>& cases, StudyReport report, bool show_nfe,
+              const std::vector<int64_t>& twins = {}) {
   const auto device = parse_device(a.runtime.device);
   auto ref = load_stats(a.ref);  // fail fast, before the long part
   const auto seeds = parse_seed_list(a.seeds);
@@ -89,12 +92,20 @@ void run_grid(StudyArgs& a, const std::vector<StudyCase>& cases, StudyReport rep
   std::fprintf(stderr, "%zu cases, %zu images each -> %s/study.{md,csv,png}\n", cases.size(), seeds.size(),
                a.out.c_str());
   for (size_t i = 0; i < cases.size(); ++i) {
-    results.push_back(run_case(*det, net, seeds, ref, cases[i], a.batch));
+    const int64_t twin = i < twins.size() ? twins[i] : -1;
+    if (twin >= 0) {
+      StudyResult same = results[twin];
+      same.c = cases[i], same.seconds = 0;
+      results.push_back(same);
+    } else {
+      results.push_back(run_case(*det, net, seeds, ref, cases[i], a.batch));
+    }
     const auto& r = results.back();
-    char nfe[32] = "";
+    char nfe[32] = "", note[64] = "";
     if (show_nfe) std::snprintf(nfe, sizeof nfe, "  NFE %.4g", r.nfe);
-    std::printf("[%zu/%zu] %-40s %s %-8g%s  FD %8.3f  (%.1f s)\n", i + 1, cases.size(), r.c.series.c_str(),
-                report.xlabel.c_str(), r.c.x, nfe, r.fd, r.seconds);
+    if (twin >= 0) std::snprintf(note, sizeof note, "  (the images of case %lld)", static_cast<long long>(twin + 1));
+    std::printf("[%zu/%zu] %-40s %s %-8g%s  FD %8.3f  (%.1f s)%s\n", i + 1, cases.size(), r.c.series.c_str(),
+                report.xlabel.c_str(), r.c.x, nfe, r.fd, r.seconds, note);
     std::fflush(stdout);
     write_study(a.out, report, results, show_nfe);
   }
@@ -117,7 +128,8 @@ void run_churn(StudyArgs& a) {
   init_threads(a.runtime.threads);
   auto cases = churn_cases(parse_double_list(a.S_churn, "S_churn"), parse_double_list(a.S_noise, "S_noise"),
                            parse_ranges(a.ranges), a.base);
-  run_grid(a, cases, {"FD against S_churn (" + model_name(a.net) + ")", "S_churn", "FD", false, false}, false);
+  run_grid(a, cases, {"FD against S_churn (" + model_name(a.net) + ")", "S_churn", "FD", false, false}, false,
+           churn_twins(cases));
 }
 
 torch::Tensor one_hot_labels(const Dataset& d, const Denoiser& net, const std::string& data) {

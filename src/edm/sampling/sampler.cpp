@@ -29,10 +29,14 @@ std::vector<double> round_all(Denoiser& net, const std::vector<double>& v) {
 // gamma_i of Algorithm 2: churn only inside [S_min, S_max], at most sqrt(2)-1.
 double churn_gamma(const SamplerOptions& o, double sigma_cur) {
   if (!(o.S_min <= sigma_cur && sigma_cur <= o.S_max)) return 0;
-  return std::min(o.S_churn / static_cast<double>(o.num_steps), std::sqrt(2.0) - 1);
+  return churn_gamma_in_range(o);
 }
 
 }  // namespace
+
+double churn_gamma_in_range(const SamplerOptions& o) {
+  return std::min(o.S_churn / static_cast<double>(o.num_steps), std::sqrt(2.0) - 1);
+}
 
 SigmaRange sigma_range(const Denoiser& net, const SamplerOptions& o) {
   const SigmaRange r{std::max(o.sigma_min.value_or(default_sigma_min(o.discretization, o.disc)), net.sigma_min()),

@@ -90,6 +90,10 @@ struct SigmaRange {
 };
 SigmaRange sigma_range(const Denoiser& net, const SamplerOptions& o);
 
+// gamma of Algorithm 2 inside [S_min, S_max]: S_churn / N, at most sqrt(2) - 1,
+// so every S_churn >= (sqrt(2) - 1) N churns alike.
+double churn_gamma_in_range(const SamplerOptions& o);
+
 // Fresh standard normal noise shaped like its argument (float64), drawn per seed.
 using NoiseFn = std::function<torch::Tensor(const torch::Tensor& like)>;
 // Called after each step with the number of steps done.

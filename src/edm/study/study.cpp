@@ -7,6 +7,7 @@
 #include "edm/dist/world.h"
 #include "edm/eval/fid.h"
 #include "edm/sampling/counting_denoiser.h"
+#include "edm/sampling/sampler.h"
 #include "edm/sampling/samplers.h"
 
 namespace edm {
@@ -82,6 +83,21 @@ std::vector<StudyCase> churn_cases(const std::vector<double>& S_churn, const std
       }
     }
   return cases;
+}
+
+std::vector<int64_t> churn_twins(const std::vector<StudyCase>& cases) {
+  // What Algorithm 2 does with a case's options: its gamma, and where and how
+  // much it churns only when gamma > 0.
+  auto effect = [](const StudyCase& c) {
+    const auto& o = c.gen.sampler_options;
+    const double gamma = churn_gamma_in_range(o);
+    return gamma > 0 ? std::vector<double>{gamma, o.S_noise, o.S_min, o.S_max} : std::vector<double>{0};
+  };
+  std::vector<int64_t> twins(cases.size(), -1);
+  for (size_t i = 0; i < cases.size(); ++i)
+    for (size_t j = 0; j < i && twins[i] < 0; ++j)
+      if (twins[j] < 0 && effect(cases[i]) == effect(cases[j])) twins[i] = static_cast<int64_t>(j);
+  return twins;
 }
 
 StudyResult run_case(Detector& det, std::shared_ptr<Denoiser> net, const std::vector<uint64_t>& seeds,

@@ -45,6 +45,11 @@ struct ChurnRange {
 };
 std::vector<StudyCase> churn_cases(const std::vector<double>& S_churn, const std::vector<double>& S_noise,
                                    const std::vector<ChurnRange>& ranges, const GenerateOptions& base);
+// For each of churn_cases' cases, the index of an earlier case that makes the
+// very same images, or -1: gamma is capped at sqrt(2) - 1 (S_churn 10 and 320
+// are one sampler at 18 steps), and without churn S_noise and the range do
+// nothing. A study measures such a case once.
+std::vector<int64_t> churn_twins(const std::vector<StudyCase>& cases);
 
 // Generates the images of `seeds` (in batches of at most `batch`, split as
 // `edm fid calc` splits them) with the case's options
