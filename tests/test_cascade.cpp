@@ -177,8 +177,8 @@ TEST(CascadeCli, StagesThatDoNotFollowEachOtherAreRefused) {
 
 // A cascade's base model (edm train --resolution r) trains on the data
 // averaged down exactly as its upsampler's condition is: the sigma_data it
-// measures is that of cascade::downsample's images, and a resumed run goes
-// on at its size.
+// measures is that of cascade::downsample's images, and a resumed run is
+// given it again, like its data.
 TEST(CascadeCli, ABaseModelTrainsOnTheDataAsItsUpsamplerSeesIt) {
   test::TempDir dir;
   auto r = test::run_edm(
@@ -200,6 +200,10 @@ TEST(CascadeCli, ABaseModelTrainsOnTheDataAsItsUpsamplerSeesIt) {
   EXPECT_EQ(read_model_config(TensorFile(net)).at("img_resolution"), 14);
   const auto state = test::last_file(dir / "runs", "training-state");
   r = test::run_edm("train -n --resume " + state + " --data fashion-mnist:test --device cpu --outdir " +
+                    (dir / "runs"));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("trained with --resolution 14 needs it again"), std::string::npos) << r.output;
+  r = test::run_edm("train -n --resume " + state + " --resolution 14 --data fashion-mnist:test --device cpu --outdir " +
                     (dir / "runs"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("1x14x14"), std::string::npos) << r.output;

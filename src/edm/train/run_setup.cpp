@@ -116,10 +116,13 @@ Dataset averaged_down(Dataset d, int64_t r) {
 
 void check_fits(const nlohmann::json& config, const Dataset& data) {
   const int64_t res = config.value("img_resolution", int64_t(0)), channels = config.value("img_channels", int64_t(0));
-  if (res != data.resolution() || channels != data.channels())
+  if (res != data.resolution() || channels != data.channels()) {
+    const bool smaller = res > 0 && res < data.resolution() && data.resolution() % res == 0;
     throw Error("the network (" + std::to_string(channels) + " channels, " + std::to_string(res) +
                 " px) does not fit the data (" + std::to_string(data.channels()) + " channels, " +
-                std::to_string(data.resolution()) + " px)");
+                std::to_string(data.resolution()) + " px)" +
+                (smaller ? "; a base model trained with --resolution " + std::to_string(res) + " needs it again" : ""));
+  }
   if (config.value("label_dim", int64_t(0)) > 0 && data.label_dim == 0)
     throw Error("the network is conditional but the data set has no labels");
 }
@@ -174,10 +177,6 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
 void TrainRun::load_data() {
   data_ = load_dataset(o_.data);
   if (o_.xflip) data_ = with_xflip(data_);
-  if (resumed_ && !o_.resolution && !resumed_->config.contains("latent")) {  // a base model goes on at its size
-    const int64_t r = resumed_->config.value("img_resolution", int64_t(0));
-    if (r > 0 && r < data_.resolution()) o_.resolution = r;
-  }
   if (o_.resolution && *o_.resolution != data_.resolution()) data_ = averaged_down(data_, *o_.resolution);
   encode_latents();
   cond_ = o_.cond.value_or(data_.label_dim > 0 && !o_.classifier && !o_.autoencoder && !o_.cascade_from);
