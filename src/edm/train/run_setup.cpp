@@ -71,6 +71,14 @@ std::optional<double> sigma_data_for(const TrainOptions& o, const Dataset& data,
   return std::round(data_std(data) * 1000) / 1000;  // 0.706: the plan and the model file stay readable
 }
 
+// A lower resolution given by `option` (--cascade-from, --resolution): the
+// data's blocks of res / r pixels are averaged, so r must divide it.
+void check_lower_resolution(const char* option, int64_t r, int64_t res) {
+  if (r >= res || res % r)
+    throw UsageError(std::string(option) + " " + std::to_string(r) + " must divide the data's " + std::to_string(res) +
+                     " px and be smaller");
+}
+
 // The network a fresh run builds from its preset and the options.
 nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool cond, int64_t augment_dim,
                             const std::optional<LatentSpace>& latent) {
@@ -91,9 +99,7 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
   if (latent) config["latent"] = latent->to_json();
   if (const auto sd = sigma_data_for(o, data, latent.has_value())) config["sigma_data"] = *sd;
   if (o.cascade_from) {
-    if (data.resolution() % *o.cascade_from || *o.cascade_from >= data.resolution())
-      throw UsageError("--cascade-from " + std::to_string(*o.cascade_from) + " must divide the data's " +
-                       std::to_string(data.resolution()) + " px and be smaller");
+    check_lower_resolution("--cascade-from", *o.cascade_from, data.resolution());
     config["upsampler"] = {{"low_resolution", *o.cascade_from}, {"cond_aug_max", o.cond_aug_max}};
   }
   if (o.autoencoder)
@@ -105,9 +111,7 @@ nlohmann::json fresh_config(const TrainOptions& o, const Dataset& data, bool con
 // an upsampler's condition is (cascade::downsample), so a base model trained
 // on it makes the images its upsampler was trained to enlarge.
 Dataset averaged_down(Dataset d, int64_t r) {
-  if (r >= d.resolution() || d.resolution() % r)
-    throw UsageError("--resolution " + std::to_string(r) + " must divide the data's " + std::to_string(d.resolution()) +
-                     " px and be smaller");
+  check_lower_resolution("--resolution", r, d.resolution());
   std::vector<torch::Tensor> parts;
   for (const auto& part : d.images.split(4096)) parts.push_back(cascade::downsample(from_uint8(part), r));
   d.images = torch::cat(parts);
