@@ -241,6 +241,47 @@ TEST(FewStep, NfeIsCountedExactly) {
   EXPECT_EQ(sampler_nfe("restart", o), 19 + 4 + 6);
 }
 
+// --afs: the first evaluation, at sigma_max, is replaced by the slope of pure
+// noise. It never reaches the network, and its error is one step's: at most
+// first order in the steps, and small next to the data's scale (the
+// Gaussian's mean is up to 1 away from the 0 the slope assumes).
+TEST(FewStep, AnalyticalFirstStepSavesOneEvaluation) {
+  auto net = gaussian();
+  auto counting = std::make_shared<CountingDenoiser>(net);
+  auto lat = gaussian_latents(8);
+  int tested = 0;
+  for (const auto& s : sampler_table()) {
+    if (!(s.options & kAfs)) continue;
+    ++tested;
+    for (int steps : {16, 64}) {
+      SamplerOptions o;
+      o.num_steps = steps;
+      const auto evaluated = run_sampler(s, *net, lat, {}, zero_noise(), o);
+      o.afs = true;
+      const int64_t before = counting->rows();
+      const auto x = run_sampler(s, *counting, lat, {}, zero_noise(), o);
+      EXPECT_EQ(counting->rows() - before, 8 * (steps - 1)) << s.name;
+      EXPECT_EQ(s.nfe(o), steps - 1) << s.name;
+      // The slope assumes D = 0 where the Gaussian's is its mean mu: the first
+      // step t_0 -> t_1 moves x by (t_0 - t_1) mu / t_0 less, and the ODE
+      // shrinks that deviation by kStd / t_1 on the way to sigma_min.
+      const auto t = noise_levels(*net, o);
+      const double first_step = (t[0] - t[1]) * rms(gaussian_mean()) / t[0] * kStd / t[1];
+      const double moved = rms(x - evaluated);
+      std::cout << s.name << " " << steps << " steps: moved " << moved << ", one step's error " << first_step << "\n";
+      EXPECT_LT(moved, 3 * first_step) << s.name << " " << steps;
+      EXPECT_GT(moved, first_step / 10) << s.name << " " << steps;  // the first step is not evaluated
+    }
+  }
+  EXPECT_EQ(tested, 6);  // ipndm, ipndm_v, deis, unipc, dpmpp2m, dpmpp3m
+  SamplerOptions o;
+  o.afs = true;
+  EXPECT_THROW(run_sampler("edm", *counting, lat, {}, zero_noise(), o), UsageError);  // Heun: heun_afs
+  o.num_steps = 1;
+  EXPECT_THROW(run_sampler("ipndm", *counting, lat, {}, zero_noise(), o), UsageError);
+  EXPECT_EQ(counting->rows(), 8 * (15 + 63) * 6);  // nothing evaluated by the refused runs
+}
+
 TEST(FewStep, NfePicksTheSteps) {
   SamplerOptions o;
   for (const auto& s : sampler_table()) {

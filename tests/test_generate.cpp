@@ -212,6 +212,7 @@ TEST(GenerateCli, NfePicksTheStepsAndEveryRunPrintsItsNfe) {
            {"--sampler unipc --order 2 --nfe 7", "unipc sampler, 7 NFE"},
            {"--sampler restart --restart 2,1,0.1,1 --nfe 13", "restart sampler, 13 NFE"},
            {"--sampler ipndm --steps 6", "ipndm sampler, 6 NFE"},
+           {"--sampler deis --afs --nfe 5", "deis sampler, 5 NFE"},  // 6 levels
            {"--sampler dpmpp3m_sde --steps 6", "dpmpp3m_sde sampler, 6 NFE"}}) {
     auto r = test::run_edm(base + args);
     EXPECT_EQ(r.exit_code, 0) << args << ": " << r.output;
@@ -220,10 +221,10 @@ TEST(GenerateCli, NfePicksTheStepsAndEveryRunPrintsItsNfe) {
   auto r = test::run_edm(base + "--sampler adaptive --rtol 0.1");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("adaptive sampler, "), std::string::npos) << r.output;
-  for (std::string bad :
-       {"--nfe 10", "--sampler heun_afs --nfe 9", "--sampler adaptive --nfe 10", "--order 2",
-        "--sampler ipndm --order 5", "--sampler unipc --variant bh3", "--sampler restart --restart 1,1",
-        "--sampler ipndm --rtol 0.1", "--sampler dpmpp2m --restart 1,1,0.1,1"}) {
+  for (std::string bad : {"--nfe 10", "--sampler heun_afs --nfe 9", "--sampler adaptive --nfe 10", "--order 2",
+                          "--sampler ipndm --order 5", "--sampler unipc --variant bh3",
+                          "--sampler restart --restart 1,1", "--sampler ipndm --rtol 0.1",
+                          "--sampler dpmpp2m --restart 1,1,0.1,1", "--afs", "--sampler ipndm --afs --steps 1"}) {
     r = test::run_edm(base + bad);
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
     EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;

@@ -54,7 +54,7 @@ TEST(SamplerOptionsJson, EveryOptionRoundTrips) {
   o.alpha = 0.5, o.eta = 0.3, o.ld_steps = 4, o.ld_snr = 0.2, o.disc.epsilon_s = 2e-3, o.disc.C_1 = 0.002;
   o.disc.C_2 = 0.009, o.disc.M = 900;
   o.order = 2, o.variant = "bh1", o.restart = "2,1,0.1,0.5", o.rtol = 0.02, o.predictor = "euler-maruyama",
-  o.corrector_steps = 2, o.snr = 0.1, o.respace = 7, o.clip_denoised = true;
+  o.corrector_steps = 2, o.snr = 0.1, o.respace = 7, o.clip_denoised = true, o.afs = true;
   o.steps = {80, 10, 1, 0.1, 0.01, 0.005, 0.002};
   auto j = sampler_options_to_json(o);
   EXPECT_TRUE(j["sigma_max"].is_null());

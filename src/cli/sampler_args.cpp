@@ -99,6 +99,9 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a) {
                   "ddpm: a DDPM model's own chain, K of its T steps kept (Improved DDPM's respacing; sets --steps)");
   sub->add_flag("--clip-denoised", so.clip_denoised,
                 "Clamp D(x; sigma) to the data range [-1, 1] at every step (Improved DDPM's clip_denoised)");
+  sub->add_flag("--afs", so.afs,
+                "Multistep samplers (ipndm, ipndm_v, deis, unipc, dpmpp2m, dpmpp3m): analytical first step, one "
+                "evaluation fewer");
   sub->add_option("--nfe", a.nfe, "Pick --steps so that the sampler makes exactly this many evaluations");
   sub->add_option("--guidance", a.guidance,
                   "Guidance weight w (1 = none): classifier-free, or autoguidance with --guide-net");

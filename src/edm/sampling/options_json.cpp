@@ -42,6 +42,7 @@ void for_each_field(Options& o, F&& f) {
   f("snr", o.snr);
   f("respace", o.respace);
   f("clip-denoised", o.clip_denoised);
+  f("afs", o.afs);
   f("steps-file", o.steps);  // the noise levels themselves, so no file is needed to remake an image
 }
 

@@ -1,4 +1,5 @@
 #include "edm/core/error.h"
+#include "edm/sampling/analytical_first_step.h"
 #include "edm/sampling/clipped_denoiser.h"
 #include "edm/sampling/samplers.h"
 
@@ -7,6 +8,8 @@ namespace edm {
 namespace {
 
 int64_t one_per_step(const SamplerOptions& o) { return o.num_steps; }
+// Multistep samplers: one per step, the first analytical with --afs.
+int64_t multistep(const SamplerOptions& o) { return o.num_steps - (o.afs ? 1 : 0); }
 // Heun: two evaluations per step, one into sigma = 0.
 int64_t heun(const SamplerOptions& o) { return 2 * o.num_steps - 1; }
 int64_t ablation_nfe(const SamplerOptions& o) { return o.solver == "heun" ? heun(o) : one_per_step(o); }
@@ -32,15 +35,15 @@ const std::vector<SamplerInfo>& sampler_table() {
        kDisc | kStepsFile | kRespace},
       {"euler_maruyama", euler_maruyama_sampler, one_per_step, "Euler-Maruyama on the reverse SDE", kDisc | kStepsFile},
       {"langevin", langevin_sampler, langevin_nfe, "annealed Langevin dynamics (NCSN)", kDisc | kLangevin | kStepsFile},
-      {"dpmpp2m", dpmpp2m_sampler, one_per_step, "DPM-Solver++ multistep, 2nd order", kDisc | kStepsFile},
-      {"dpmpp3m", dpmpp3m_sampler, one_per_step, "DPM-Solver++ multistep, 3rd order", kDisc | kStepsFile},
-      {"ipndm", ipndm_sampler, one_per_step, "iPNDM, fixed Adams-Bashforth weights of --order 1-4 (default 4)",
-       kDisc | kOrder | kStepsFile},
-      {"ipndm_v", ipndm_v_sampler, one_per_step, "iPNDM with the weights of uneven steps, --order 1-4 (default 4)",
-       kDisc | kOrder | kStepsFile},
-      {"unipc", unipc_sampler, one_per_step, "UniPC, UniP-p + UniC of --order p 1-3 (default 3), --variant bh1|bh2",
-       kDisc | kOrder | kVariant | kStepsFile},
-      {"deis", deis_sampler, one_per_step, "DEIS tAB of --order 1-3 (default 3)", kDisc | kOrder | kStepsFile},
+      {"dpmpp2m", dpmpp2m_sampler, multistep, "DPM-Solver++ multistep, 2nd order", kAfs | kDisc | kStepsFile},
+      {"dpmpp3m", dpmpp3m_sampler, multistep, "DPM-Solver++ multistep, 3rd order", kAfs | kDisc | kStepsFile},
+      {"ipndm", ipndm_sampler, multistep, "iPNDM, fixed Adams-Bashforth weights of --order 1-4 (default 4)",
+       kAfs | kDisc | kOrder | kStepsFile},
+      {"ipndm_v", ipndm_v_sampler, multistep, "iPNDM with the weights of uneven steps, --order 1-4 (default 4)",
+       kAfs | kDisc | kOrder | kStepsFile},
+      {"unipc", unipc_sampler, multistep, "UniPC, UniP-p + UniC of --order p 1-3 (default 3), --variant bh1|bh2",
+       kAfs | kDisc | kOrder | kVariant | kStepsFile},
+      {"deis", deis_sampler, multistep, "DEIS tAB of --order 1-3 (default 3)", kAfs | kDisc | kOrder | kStepsFile},
       {"heun_afs", heun_afs_sampler, heun_afs, "EDM Heun with an analytical first step", kDisc | kStepsFile},
       {"dpmpp2m_sde", dpmpp2m_sde_sampler, one_per_step, "DPM-Solver++(2M) SDE, Brownian-tree noise",
        kDisc | kStepsFile},
@@ -80,9 +83,10 @@ torch::Tensor run_sampler(const SamplerInfo& s, Denoiser& net, const torch::Tens
                           const StepFn& on_step) {
   validate(o);
   check_options(s, o);
-  if (!o.clip_denoised) return s.run(net, latents, class_labels, randn_like, o, on_step);
-  ClippedDenoiser clipped(std::shared_ptr<Denoiser>(&net, [](Denoiser*) {}));
-  return s.run(clipped, latents, class_labels, randn_like, o, on_step);
+  std::shared_ptr<Denoiser> D(&net, [](Denoiser*) {});
+  if (o.clip_denoised) D = std::make_shared<ClippedDenoiser>(D);
+  if (o.afs) D = std::make_shared<AnalyticalFirstStep>(D);
+  return s.run(*D, latents, class_labels, randn_like, o, on_step);
 }
 
 torch::Tensor run_sampler(const std::string& name, Denoiser& net, const torch::Tensor& latents,

@@ -36,6 +36,7 @@ struct SamplerOptions {
   std::vector<double> steps;             // --steps-file: the noise levels t_0 > ... > t_{N-1} > 0 themselves
   int64_t respace = 0;                   // ddpm: K of a DDPM model's own levels (0: the --disc levels)
   bool clip_denoised = false;            // D clamped to the data range [-1, 1] (Improved DDPM's clip_denoised)
+  bool afs = false;                      // multistep samplers: the first evaluation analytical (one fewer)
 
   // Predictor-corrector (pc).
   std::string predictor = "reverse-diffusion";  // reverse-diffusion | euler-maruyama
@@ -72,6 +73,7 @@ enum SamplerOption : unsigned {
   kCorrectorSteps = 1u << 18,
   kSnr = 1u << 19,
   kRespace = 1u << 20,
+  kAfs = 1u << 21,
   kChurn = kS_churn | kS_min | kS_max | kS_noise,
   kAblation = kSolver | kDisc | kSchedule | kScaling | kAlpha,
   kLangevin = kLd_steps | kLd_snr,

@@ -23,6 +23,7 @@ void check_ranges(const SamplerOptions& o) {
   // Work grows with these: bounds far above any useful value, so that a typo
   // (1e9) fails at once instead of running for days.
   if (o.num_steps > kMaxSteps) throw UsageError("--steps must be at most 1000000, got " + std::to_string(o.num_steps));
+  if (o.afs && o.num_steps < 2) throw UsageError("--afs needs --steps 2 or more (its first step is not evaluated)");
   if (o.ld_steps > kMaxInnerSteps) throw UsageError("--ld_steps must be at most 10000");
   if (o.corrector_steps > kMaxInnerSteps) throw UsageError("--corrector-steps must be at most 10000");
   if (o.sigma_min) check_not_nan(*o.sigma_min, "--sigma_min");
@@ -114,6 +115,7 @@ const std::vector<OptionRow>& option_rows() {
       {kCorrectorSteps, "--corrector-steps", [](O o, O d) { return o.corrector_steps != d.corrector_steps; }},
       {kSnr, "--snr", [](O o, O d) { return o.snr != d.snr; }},
       {kRespace, "--respace", [](O o, O d) { return o.respace != d.respace; }},
+      {kAfs, "--afs", [](O o, O d) { return o.afs != d.afs; }},
   };
   return rows;
 }
