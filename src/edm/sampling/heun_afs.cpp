@@ -1,4 +1,3 @@
-
 #include "edm/core/error.h"
 #include "edm/sampling/analytical_first_step.h"
 #include "edm/sampling/samplers.h"
