@@ -242,9 +242,9 @@ TEST(FewStep, NfeIsCountedExactly) {
 }
 
 // --afs: the first evaluation, at sigma_max, is replaced by the slope of pure
-// noise. It never reaches the network, and its error is one step's: at most
-// first order in the steps, and small next to the data's scale (the
-// Gaussian's mean is up to 1 away from the 0 the slope assumes).
+// noise. It never reaches the network, and its error is one step's, carried
+// by the ODE to sigma_min (the Gaussian's mean is up to 1 away from the 0 the
+// slope assumes).
 TEST(FewStep, AnalyticalFirstStepSavesOneEvaluation) {
   auto net = gaussian();
   auto counting = std::make_shared<CountingDenoiser>(net);
