@@ -82,12 +82,15 @@ class TrainRun {
   torch::Tensor batch_loss(const torch::Tensor& images, const torch::Tensor& labels,
                            const torch::Tensor& augment_labels, const torch::Tensor& sigma, const torch::Tensor& noise);
 
+  // The options are settled and checked before the ranks join (check_then_join).
+  dist::World check_then_join();
+
   TrainOptions o_;
   torch::Device device_;
   bool quiet_;
+  std::optional<TrainStateInfo> resumed_;  // before world_: check_then_join fills it
   dist::World world_;
   bool main_;
-  std::optional<TrainStateInfo> resumed_;
   Dataset data_;
   std::optional<LatentSpace> latent_;  // a latent diffusion run's space (edm.config "latent")
   bool cond_ = false;

@@ -159,11 +159,18 @@ std::string plan_list(const std::vector<double>& v) {
 }  // namespace
 
 TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
-    : o_(std::move(o)),
-      device_(device),
-      quiet_(quiet),
-      world_(dist::World::from_env(device, std::chrono::minutes(5))),
-      main_(world_.is_main()) {
+    : o_(std::move(o)), device_(device), quiet_(quiet), world_(check_then_join()), main_(world_.is_main()) {
+  load_data();
+  split_batch();
+  build_network();
+  total_nimg_ = static_cast<int64_t>(std::llround(*o_.duration * 1e6));
+  if (main_) print_plan();
+}
+
+// A usage error is found by every rank before any joins, so each exits with
+// it at once; checked after joining, a rank that exits first breaks the
+// others' rendezvous, and they report that instead.
+dist::World TrainRun::check_then_join() {
   if (!o_.resume.empty()) {
     resumed_ = read_train_state_info(o_.resume);
     adopt_resumed_options(o_, *resumed_, o_.resume);  // the recipe and network go on as they began
@@ -171,11 +178,7 @@ TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
   resolve_defaults(o_, device_.is_cpu());
   check_options(o_);
   if (o_.bf16) networks::check_precision(networks::Precision::BFloat16, device_);
-  load_data();
-  split_batch();
-  build_network();
-  total_nimg_ = static_cast<int64_t>(std::llround(*o_.duration * 1e6));
-  if (main_) print_plan();
+  return dist::World::from_env(device_, std::chrono::minutes(5));
 }
 
 void TrainRun::load_data() {
