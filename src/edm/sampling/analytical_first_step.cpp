@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "edm/core/error.h"
-
 namespace edm {
 
 torch::Tensor analytical_slope(const torch::Tensor& x, double sigma) { return x / std::sqrt(1 + sigma * sigma); }
