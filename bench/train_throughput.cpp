@@ -1,10 +1,14 @@
 // Training images per second: one full step of `edm train` (noise levels and
 // noise, the weighted EDM loss, backward, non-finite gradients replaced, Adam,
-// EMA) per preset and batch size, composed from the library's training pieces
-// as src/edm/train/loop.cpp composes them, on one process.
+// EMA) per preset and batch size, with the time of the update (non-finite
+// gradients, Adam, EMA) of a step, composed from the library's training pieces
+// as src/edm/train/run_step.cpp composes them, on one process.
 //
 //   train_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--min-steps N] [--warmup N]
-//                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [PRESET:BATCH[:RES]]...
+//                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [--per-tensor] [PRESET:BATCH[:RES]]...
+//
+// --per-tensor: Adam and the EMA go tensor by tensor, not over the one buffer
+// that edm train puts the parameters in (train/flat_params.h).
 //
 // Without PRESET arguments: fmnist-s and fmnist-m at 28x28 with batch 16 and
 // 64, and the reference CIFAR-10 DDPM++ (55.7M parameters) at 32x32, batch 4 on
@@ -30,6 +34,7 @@
 #include "edm/nn/presets.h"
 #include "edm/train/adam.h"
 #include "edm/train/ema.h"
+#include "edm/train/flat_params.h"
 #include "edm/train/loss.h"
 
 namespace {
@@ -99,10 +104,11 @@ double peak_rss_gb() {
 struct Result {
   int64_t params = 0, steps = 0;
   double mean_s = 0, best_s = 0, loss = 0, peak_gb = NAN;
+  double update_s = 0;  // of mean_s: non-finite gradients, Adam and EMA
 };
 
 Result run_case(const Job& job, const std::string& precond, const edm::networks::PresetOverrides& overrides,
-                torch::Device device, double seconds, int64_t min_steps, int64_t warmup) {
+                torch::Device device, double seconds, int64_t min_steps, int64_t warmup, bool flat) {
   const bool small = job.preset.rfind("fmnist", 0) == 0;
   const int64_t res = job.res ? job.res : small ? 28 : job.preset == "adm" ? 64 : 32;
   // As the presets' data sets: Fashion-MNIST 1 channel, 10 classes; CIFAR-10
@@ -118,6 +124,10 @@ Result run_case(const Job& job, const std::string& precond, const edm::networks:
   auto ema = edm::networks::make_precond(config);
   net->to(device);
   ema->to(device);
+  if (flat) {  // as edm train
+    edm::flatten_parameters(*net);
+    edm::flatten_parameters(*ema);
+  }
   edm::load_state_dict(*ema, edm::state_dict(*net), "EMA copy");
   ema->eval();
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
@@ -134,7 +144,7 @@ Result run_case(const Job& job, const std::string& precond, const edm::networks:
   // The training defaults of the small presets (lr 1e-3, 2 kimg ramp-up,
   // EMA half-life 0.5 Mimg ramped by 0.05): the arithmetic does not depend on them.
   const double lr = 1e-3, lr_rampup = 2000, ema_halflife = 0.5e6, ema_rampup = 0.05;
-  double cur_nimg = 0;
+  double cur_nimg = 0, update_s = 0;
 
   auto step = [&] {
     auto sigma = edm::sample_sigma(loss_cfg, job.batch, device);
@@ -143,15 +153,13 @@ Result run_case(const Job& job, const std::string& precond, const edm::networks:
     auto loss = edm::diffusion_loss(*net, images, y, augment_labels, loss_cfg, sigma, noise);
     (loss.sum() * (1.0 / static_cast<double>(job.batch))).backward();
     const double step_loss = loss.mean().item<double>();
-    {
-      torch::NoGradGuard no_grad;
-      for (auto& p : net->parameters())
-        if (p.grad().defined()) torch::nan_to_num_out(p.mutable_grad(), p.grad(), 0.0, 1e5, -1e5);
-    }
+    const auto t_update = Clock::now();
+    edm::force_finite_gradients(net->parameters(), 1e5);
     adam.step(edm::ramped_lr(lr, cur_nimg, lr_rampup));
     edm::ema_update(*ema, *net, edm::ema_beta(static_cast<double>(job.batch), ema_halflife, cur_nimg, ema_rampup));
     cur_nimg += static_cast<double>(job.batch);
     if (device.is_cuda()) torch::cuda::synchronize();
+    update_s = std::chrono::duration<double>(Clock::now() - t_update).count();
     return step_loss;
   };
 
@@ -164,8 +172,10 @@ Result run_case(const Job& job, const std::string& precond, const edm::networks:
     r.loss = step();
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     total += dt, r.best_s = std::min(r.best_s, dt), ++r.steps;
+    r.update_s += update_s;
   }
   r.mean_s = total / static_cast<double>(r.steps);
+  r.update_s /= static_cast<double>(r.steps);
   if (device.is_cpu()) r.peak_gb = peak_rss_gb();
   return r;
 }
@@ -178,6 +188,7 @@ int main(int argc, char** argv) {
     double seconds = 10;
     int64_t min_steps = 3, warmup = 2, res = 0;
     int threads = 0;
+    bool flat = true;
     edm::networks::PresetOverrides overrides;
     std::vector<Job> jobs;
     for (int i = 1; i < argc; ++i) {
@@ -204,6 +215,8 @@ int main(int argc, char** argv) {
         overrides.use_fp16 = true;
       else if (a == "--bf16")
         overrides.use_bf16 = true;
+      else if (a == "--per-tensor")
+        flat = false;
       else if (!a.empty() && a[0] == '-')
         throw edm::UsageError("unknown option " + a);
       else
@@ -226,13 +239,13 @@ int main(int argc, char** argv) {
     std::printf("device %s, %d threads, LibTorch %s, precond %s; %lld warm-up steps, then >= %lld steps and >= %g s\n",
                 device.str().c_str(), threads, TORCH_VERSION, precond.c_str(), (long long)warmup, (long long)min_steps,
                 seconds);
-    std::printf("%-9s %5s %4s %9s %6s %10s %10s %9s %9s %8s\n", "preset", "batch", "res", "params", "steps", "ms/step",
-                "best ms", "img/s", "best/s", "peak GB");
+    std::printf("%-9s %5s %4s %9s %6s %10s %10s %9s %9s %8s %9s\n", "preset", "batch", "res", "params", "steps",
+                "ms/step", "best ms", "img/s", "best/s", "peak GB", "update ms");
     std::fflush(stdout);
     for (const auto& job : jobs) {
       Result r;
       try {
-        r = run_case(job, precond, overrides, device, seconds, min_steps, warmup);
+        r = run_case(job, precond, overrides, device, seconds, min_steps, warmup, flat);
       } catch (const c10::Error& e) {
         // Out of memory, typically: report it and go on with the other cases.
         std::string what = e.what_without_backtrace();
@@ -245,9 +258,9 @@ int main(int argc, char** argv) {
       const int64_t shown_res = job.res ? job.res : small ? 28 : job.preset == "adm" ? 64 : 32;
       char mem[16] = "-";
       if (std::isfinite(r.peak_gb)) std::snprintf(mem, sizeof mem, "%.2f", r.peak_gb);
-      std::printf("%-9s %5lld %4lld %8.2fM %6lld %10.1f %10.1f %9.1f %9.1f %8s\n", job.preset.c_str(),
+      std::printf("%-9s %5lld %4lld %8.2fM %6lld %10.1f %10.1f %9.1f %9.1f %8s %9.2f\n", job.preset.c_str(),
                   (long long)job.batch, (long long)shown_res, r.params / 1e6, (long long)r.steps, r.mean_s * 1e3,
-                  r.best_s * 1e3, job.batch / r.mean_s, job.batch / r.best_s, mem);
+                  r.best_s * 1e3, job.batch / r.mean_s, job.batch / r.best_s, mem, r.update_s * 1e3);
       if (!std::isfinite(r.loss)) std::printf("  (loss not finite: %g)\n", r.loss);
       std::fflush(stdout);
     }

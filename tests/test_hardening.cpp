@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <vector>
 
 #include "edm/core/error.h"
 #include "edm/data/dataset.h"
@@ -198,11 +200,19 @@ TEST(HardeningCli, WorkHasABoundAndUsageErrorsPrintOnce) {
     EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << ": " << r.output;
   }
-  // The same usage error on three ranks: one line, exit 2.
-  auto r = test::run_edm("train --nproc 3 --batch 0 --cbase 8 --device cpu --dry-run --outdir " + (dir / "runs"));
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find("--batch"), std::string::npos) << r.output;
+  // The same error on every rank, found before the ranks join: a usage error
+  // is one line, and no error is hidden behind a broken rendezvous.
+  const std::string train = "train --cbase 8 --device cpu --dry-run --outdir " + (dir / "runs");
+  for (const auto& [args, code, names] : std::vector<std::tuple<std::string, int, std::string>>{
+           {" --nproc 3 --batch 0", 2, "--batch"},
+           {" --nproc 3 --batch 4", 2, "not divisible by 3"},
+           {" --nproc 2 --data " + (dir / "none"), 1, "does not exist"}}) {
+    auto r = test::run_edm(train + args);
+    EXPECT_EQ(r.exit_code, code) << args << ": " << r.output;
+    if (code == 2) EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(names), std::string::npos) << args << ": " << r.output;
+    EXPECT_EQ(r.output.find("rendezvous"), std::string::npos) << args << ": " << r.output;
+  }
 }
 
 TEST(HardeningCli, AModelGivingNanImagesWritesNoPng) {

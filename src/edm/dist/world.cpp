@@ -80,11 +80,14 @@ class C10dCollectives : public Collectives {
 
 }  // namespace
 
+int World::size_from_env() { return std::max(1, env_int("WORLD_SIZE", 1)); }
+int World::rank_from_env() { return env_int("RANK", 0); }
+
 World World::from_env(torch::Device device, std::chrono::milliseconds timeout) {
   World w;
   w.device_ = device;
-  w.size_ = std::max(1, env_int("WORLD_SIZE", 1));
-  w.rank_ = env_int("RANK", 0);
+  w.size_ = size_from_env();
+  w.rank_ = rank_from_env();
   w.local_rank_ = env_int("LOCAL_RANK", w.rank_);
   if (w.rank_ >= w.size_)
     throw UsageError("RANK=" + std::to_string(w.rank_) + " is not below WORLD_SIZE=" + std::to_string(w.size_));

@@ -30,6 +30,10 @@ class World {
   // stays single. A peer that dies or stops answering makes every collective
   // throw edm::Error within `timeout`.
   static World from_env(torch::Device device, std::chrono::milliseconds timeout);
+  // What from_env will join, read without joining: a rank checks its work
+  // before the rendezvous, so that a usage error is the same on every rank.
+  static int size_from_env();
+  static int rank_from_env();
 
   int rank() const { return rank_; }
   int size() const { return size_; }

@@ -3,12 +3,25 @@
 #include <cmath>
 
 #include "edm/core/error.h"
+#include "edm/train/flat_params.h"
 
 namespace edm {
 
 Adam::Adam(std::vector<std::pair<std::string, torch::Tensor>> params, double beta1, double beta2, double eps)
     : params_(std::move(params)), beta1_(beta1), beta2_(beta2), eps_(eps) {
-  for (const auto& [name, p] : params_) {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& [name, p] : params_) tensors.push_back(p);
+  flat_p_ = flat_buffer(tensors);
+  if (flat_p_.defined()) {  // the moments tile buffers alike, so that a step is one operation per formula
+    m_flat_ = torch::zeros_like(flat_p_), v_flat_ = torch::zeros_like(flat_p_), g_flat_ = torch::empty_like(flat_p_);
+    for (auto& p : tensors) {
+      const int64_t offset = p.storage_offset();
+      m_.push_back(m_flat_.narrow(0, offset, p.numel()).view(p.sizes()));
+      v_.push_back(v_flat_.narrow(0, offset, p.numel()).view(p.sizes()));
+    }
+    return;
+  }
+  for (const auto& p : tensors) {
     m_.push_back(torch::zeros_like(p));
     v_.push_back(torch::zeros_like(p));
   }
@@ -40,16 +53,38 @@ void Adam::step(double lr) {
   ++step_;
   const double bias1 = 1 - std::pow(beta1_, static_cast<double>(step_));
   const double bias2 = 1 - std::pow(beta2_, static_cast<double>(step_));
+  if (gather_gradients()) return update(flat_p_, g_flat_, m_flat_, v_flat_, lr, bias1, bias2);
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i].second;
     const auto& g = p.grad();
-    if (!g.defined()) continue;
-    m_[i].mul_(beta1_).add_(g, 1 - beta1_);
-    v_[i].mul_(beta2_).addcmul_(g, g, 1 - beta2_);
-    // PyTorch's order of operations: denom = sqrt(v) / sqrt(bias2) + eps.
-    auto denom = (v_[i].sqrt() / std::sqrt(bias2)).add_(eps_);
-    p.addcdiv_(m_[i], denom, -lr / bias1);
+    if (g.defined()) update(p, g, m_[i], v_[i], lr, bias1, bias2);
   }
+}
+
+void Adam::update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v, double lr, double bias1,
+                  double bias2) const {
+  m.mul_(beta1_).add_(g, 1 - beta1_);
+  v.mul_(beta2_).addcmul_(g, g, 1 - beta2_);
+  // PyTorch's order of operations: denom = sqrt(v) / sqrt(bias2) + eps.
+  auto denom = (v.sqrt() / std::sqrt(bias2)).add_(eps_);
+  p.addcdiv_(m, denom, -lr / bias1);
+}
+
+bool Adam::gather_gradients() {
+  if (!flat_p_.defined()) return false;
+  std::vector<torch::Tensor> grads;
+  grads.reserve(params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& p = params_[i].second;
+    // A parameter without a gradient is left as it is (the per-tensor path),
+    // and one moved out of the buffer no longer tiles it.
+    if (!p.grad().defined() || !p.storage().is_alias_of(flat_p_.storage()) ||
+        p.storage_offset() != m_[i].storage_offset())
+      return false;
+    grads.push_back(p.grad().reshape({-1}));
+  }
+  torch::cat_out(g_flat_, grads);
+  return true;
 }
 
 std::map<std::string, torch::Tensor> Adam::state() const {

@@ -33,8 +33,18 @@ class Adam {
   void load_state(const std::map<std::string, torch::Tensor>& state, int64_t steps);
 
  private:
+  // Whether every parameter has a gradient and still tiles flat_p_; if so,
+  // copies the gradients into g_flat_.
+  bool gather_gradients();
+  // PyTorch's Adam update of p (m, v its moments) from gradient g.
+  void update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v, double lr, double bias1,
+              double bias2) const;
+
   std::vector<std::pair<std::string, torch::Tensor>> params_;
-  std::vector<torch::Tensor> m_, v_;
+  std::vector<torch::Tensor> m_, v_;  // views of m_flat_, v_flat_ where the parameters tile one buffer
+  // The parameters' buffer (flatten_parameters) with the moments and
+  // gradients laid out alike, or undefined: then a step goes tensor by tensor.
+  torch::Tensor flat_p_, m_flat_, v_flat_, g_flat_;
   double beta1_, beta2_, eps_;
   int64_t step_ = 0;
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "edm/train/flat_params.h"
+
 namespace edm {
 
 double ema_beta(double batch_size, double ema_halflife_nimg, double cur_nimg, std::optional<double> rampup_ratio) {
@@ -14,6 +16,11 @@ double ema_beta(double batch_size, double ema_halflife_nimg, double cur_nimg, st
 void ema_update(torch::nn::Module& ema, const torch::nn::Module& net, double beta) {
   torch::NoGradGuard no_grad;
   auto e = ema.parameters(), n = net.parameters();
+  auto e_flat = flat_buffer(e), n_flat = flat_buffer(n);
+  if (e_flat.defined() && n_flat.defined() && e_flat.sizes() == n_flat.sizes()) {
+    torch::lerp_out(e_flat, n_flat, e_flat, beta);  // one operation for all (flatten_parameters)
+    return;
+  }
   for (size_t i = 0; i < e.size(); ++i) e[i].copy_(n[i].detach().lerp(e[i], beta));
 }
 

@@ -59,7 +59,8 @@ class TrainRun {
   void load_data();
   // --latent (or a resumed latent state): the data becomes the autoencoder's normalised latents.
   void encode_latents();
-  void split_batch();
+  // batch = batch_gpu x rounds x processes; throws UsageError where it does not divide.
+  void split_batch(int processes);
   int64_t augment_dim() const;  // of a fresh network
   void build_network();
   void print_plan() const;
@@ -82,19 +83,20 @@ class TrainRun {
   torch::Tensor batch_loss(const torch::Tensor& images, const torch::Tensor& labels,
                            const torch::Tensor& augment_labels, const torch::Tensor& sigma, const torch::Tensor& noise);
 
-  // The options are settled and checked before the ranks join (check_then_join).
+  // The options are settled and checked, and the data loaded, before the ranks join.
   dist::World check_then_join();
 
   TrainOptions o_;
   torch::Device device_;
   bool quiet_;
-  std::optional<TrainStateInfo> resumed_;  // before world_: check_then_join fills it
-  dist::World world_;
-  bool main_;
+  // Before world_: check_then_join fills them.
+  std::optional<TrainStateInfo> resumed_;
   Dataset data_;
   std::optional<LatentSpace> latent_;  // a latent diffusion run's space (edm.config "latent")
   bool cond_ = false;
   int64_t per_rank_ = 0, batch_gpu_ = 0, rounds_ = 0;  // batch = batch_gpu x rounds x processes
+  dist::World world_;
+  bool main_;
   AugmentConfig aug_;
   nlohmann::json config_;
   int64_t label_dim_ = 0;

@@ -16,6 +16,7 @@
 #include "edm/model/model_file.h"
 #include "edm/nn/autoencoder_config.h"
 #include "edm/nn/presets.h"
+#include "edm/train/flat_params.h"
 #include "edm/train/latent_data.h"
 #include "edm/train/resume_options.h"
 #include "edm/train/run.h"
@@ -160,16 +161,14 @@ std::string plan_list(const std::vector<double>& v) {
 
 TrainRun::TrainRun(TrainOptions o, torch::Device device, bool quiet)
     : o_(std::move(o)), device_(device), quiet_(quiet), world_(check_then_join()), main_(world_.is_main()) {
-  load_data();
-  split_batch();
   build_network();
   total_nimg_ = static_cast<int64_t>(std::llround(*o_.duration * 1e6));
   if (main_) print_plan();
 }
 
-// A usage error is found by every rank before any joins, so each exits with
-// it at once; checked after joining, a rank that exits first breaks the
-// others' rendezvous, and they report that instead.
+// A usage error (or missing data) is found by every rank before any joins, so
+// each exits with it at once; found after joining, a rank that exits first
+// breaks the others' rendezvous, and they report that instead.
 dist::World TrainRun::check_then_join() {
   if (!o_.resume.empty()) {
     resumed_ = read_train_state_info(o_.resume);
@@ -178,6 +177,8 @@ dist::World TrainRun::check_then_join() {
   resolve_defaults(o_, device_.is_cpu());
   check_options(o_);
   if (o_.bf16) networks::check_precision(networks::Precision::BFloat16, device_);
+  split_batch(dist::World::size_from_env());
+  load_data();
   return dist::World::from_env(device_, std::chrono::minutes(5));
 }
 
@@ -204,8 +205,9 @@ void TrainRun::encode_latents() {
     space = LatentSpace::from_json(resumed_->config["latent"], o_.resume + ": edm.config \"latent\"");
     if (path.empty()) path = find_autoencoder(*space, o_.resume);
   }
+  const bool main = dist::World::rank_from_env() == 0;  // before joining
   auto encoded =
-      encode_dataset(data_, path, o_.outdir + "/latent-cache", device_, main_ && !o_.dry_run, main_ && !quiet_);
+      encode_dataset(data_, path, o_.outdir + "/latent-cache", device_, main && !o_.dry_run, main && !quiet_);
   if (space && encoded.autoencoder_sha256 != space->sha256)
     throw UsageError("--latent " + path + " is not the autoencoder of the training state " + o_.resume + " (SHA-256 " +
                      encoded.autoencoder_sha256.substr(0, 16) + "..., the state's " + space->sha256.substr(0, 16) +
@@ -221,8 +223,8 @@ int64_t TrainRun::augment_dim() const {
   return o_.augment > 0 ? aug_.label_dim() : 0;
 }
 
-void TrainRun::split_batch() {
-  const int64_t batch = *o_.batch, processes = world_.size();
+void TrainRun::split_batch(int processes) {
+  const int64_t batch = *o_.batch;
   per_rank_ = batch / processes;
   if (per_rank_ * processes != batch)
     throw UsageError("--batch " + std::to_string(batch) + " is not divisible by " + std::to_string(processes) +
@@ -270,6 +272,8 @@ void TrainRun::build_network() {
   ema_ = networks::make_precond(config_);
   net_->to(device_);
   ema_->to(device_);
+  flatten_parameters(*net_);  // Adam and the EMA update all parameters at once
+  flatten_parameters(*ema_);
   load_state_dict(*ema_, state_dict(*net_), "EMA copy");
   ema_->eval();
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
