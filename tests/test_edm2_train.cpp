@@ -154,7 +154,9 @@ TEST(EDM2Train, ShortRunUsesTheRecipeAndLoadsForGenerate) {
 
   // No classic EMA: the EMA copy is the network itself.
   for (const auto& name : state.names())
-    if (name.rfind("net.", 0) == 0) EXPECT_TRUE(torch::equal(state.get(name), state.get("ema." + name.substr(4))));
+    if (name.rfind("net.", 0) == 0) {
+      EXPECT_TRUE(torch::equal(state.get(name), state.get("ema." + name.substr(4))));
+    }
 
   // The log-variance head learned: its direction moved (forced weight
   // normalisation alone only rescales it).

@@ -12,19 +12,32 @@ Adam::Adam(std::vector<std::pair<std::string, torch::Tensor>> params, double bet
   std::vector<torch::Tensor> tensors;
   for (const auto& [name, p] : params_) tensors.push_back(p);
   flat_p_ = flat_buffer(tensors);
-  if (flat_p_.defined()) {  // the moments tile buffers alike, so that a step is one operation per formula
-    m_flat_ = torch::zeros_like(flat_p_), v_flat_ = torch::zeros_like(flat_p_), g_flat_ = torch::empty_like(flat_p_);
-    for (auto& p : tensors) {
-      const int64_t offset = p.storage_offset();
-      m_.push_back(m_flat_.narrow(0, offset, p.numel()).view(p.sizes()));
-      v_.push_back(v_flat_.narrow(0, offset, p.numel()).view(p.sizes()));
+  if (!flat_p_.defined()) {
+    for (const auto& p : tensors) {
+      m_.push_back(torch::zeros_like(p));
+      v_.push_back(torch::zeros_like(p));
     }
     return;
   }
-  for (const auto& p : tensors) {
-    m_.push_back(torch::zeros_like(p));
-    v_.push_back(torch::zeros_like(p));
+  // The moments tile buffers as the parameters do.
+  m_flat_ = torch::zeros_like(flat_p_), v_flat_ = torch::zeros_like(flat_p_);
+  for (auto& p : tensors) {
+    m_.push_back(m_flat_.narrow(0, p.storage_offset(), p.numel()).view(p.sizes()));
+    v_.push_back(v_flat_.narrow(0, p.storage_offset(), p.numel()).view(p.sizes()));
   }
+  // Runs of small parameters, each updated at once from its gradients copied
+  // into g_run_ (bounded, so that the update needs no sixth copy of the
+  // network); a large parameter is a run of its own, updated from its gradient.
+  int64_t longest = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const int64_t n = tensors[i].numel();
+    if (runs_.empty() || n >= kRunNumel || runs_.back().numel + n > kRunNumel)
+      runs_.push_back({i, i, tensors[i].storage_offset(), 0});
+    auto& run = runs_.back();
+    run.last = i, run.numel += n;
+    if (run.last > run.first) longest = std::max(longest, run.numel);
+  }
+  g_run_ = torch::empty({longest}, flat_p_.options());
 }
 
 namespace {
@@ -53,15 +66,27 @@ void Adam::step(double lr) {
   ++step_;
   const double bias1 = 1 - std::pow(beta1_, static_cast<double>(step_));
   const double bias2 = 1 - std::pow(beta2_, static_cast<double>(step_));
-  if (gather_gradients()) return update(flat_p_, g_flat_, m_flat_, v_flat_, lr, bias1, bias2);
+  if (tiled_with_gradients()) {
+    for (const auto& run : runs_) {
+      auto g = params_[run.first].second.grad().reshape({-1});
+      if (run.last > run.first) {
+        std::vector<torch::Tensor> grads;
+        for (size_t i = run.first; i <= run.last; ++i) grads.push_back(params_[i].second.grad().reshape({-1}));
+        g = g_run_.narrow(0, 0, run.numel);
+        torch::cat_out(g, grads);
+      }
+      update(flat_p_.narrow(0, run.offset, run.numel), g, m_flat_.narrow(0, run.offset, run.numel),
+             v_flat_.narrow(0, run.offset, run.numel), lr, bias1, bias2);
+    }
+    return;
+  }
   for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i].second;
-    const auto& g = p.grad();
-    if (g.defined()) update(p, g, m_[i], v_[i], lr, bias1, bias2);
+    const auto& g = params_[i].second.grad();
+    if (g.defined()) update(params_[i].second, g, m_[i], v_[i], lr, bias1, bias2);
   }
 }
 
-void Adam::update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v, double lr, double bias1,
+void Adam::update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torch::Tensor v, double lr, double bias1,
                   double bias2) const {
   m.mul_(beta1_).add_(g, 1 - beta1_);
   v.mul_(beta2_).addcmul_(g, g, 1 - beta2_);
@@ -70,10 +95,8 @@ void Adam::update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, to
   p.addcdiv_(m, denom, -lr / bias1);
 }
 
-bool Adam::gather_gradients() {
+bool Adam::tiled_with_gradients() const {
   if (!flat_p_.defined()) return false;
-  std::vector<torch::Tensor> grads;
-  grads.reserve(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& p = params_[i].second;
     // A parameter without a gradient is left as it is (the per-tensor path),
@@ -81,9 +104,7 @@ bool Adam::gather_gradients() {
     if (!p.grad().defined() || !p.storage().is_alias_of(flat_p_.storage()) ||
         p.storage_offset() != m_[i].storage_offset())
       return false;
-    grads.push_back(p.grad().reshape({-1}));
   }
-  torch::cat_out(g_flat_, grads);
   return true;
 }
 

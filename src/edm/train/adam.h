@@ -33,18 +33,25 @@ class Adam {
   void load_state(const std::map<std::string, torch::Tensor>& state, int64_t steps);
 
  private:
-  // Whether every parameter has a gradient and still tiles flat_p_; if so,
-  // copies the gradients into g_flat_.
-  bool gather_gradients();
-  // PyTorch's Adam update of p (m, v its moments) from gradient g.
-  void update(torch::Tensor& p, const torch::Tensor& g, torch::Tensor& m, torch::Tensor& v, double lr, double bias1,
+  // Whether every parameter has a gradient and still tiles flat_p_.
+  bool tiled_with_gradients() const;
+  // PyTorch's Adam update of p (m, v its moments) from gradient g, in place.
+  void update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torch::Tensor v, double lr, double bias1,
               double bias2) const;
 
   std::vector<std::pair<std::string, torch::Tensor>> params_;
   std::vector<torch::Tensor> m_, v_;  // views of m_flat_, v_flat_ where the parameters tile one buffer
-  // The parameters' buffer (flatten_parameters) with the moments and
-  // gradients laid out alike, or undefined: then a step goes tensor by tensor.
-  torch::Tensor flat_p_, m_flat_, v_flat_, g_flat_;
+  // The parameters' buffer (flatten_parameters) and the moments laid out
+  // alike, or undefined: then a step goes tensor by tensor.
+  torch::Tensor flat_p_, m_flat_, v_flat_;
+  // Consecutive parameters [first, last] at flat_p_[offset, offset + numel).
+  struct Run {
+    size_t first, last;
+    int64_t offset, numel;
+  };
+  static constexpr int64_t kRunNumel = 1 << 18;  // 1 MiB of float32: a core's cache
+  std::vector<Run> runs_;
+  torch::Tensor g_run_;  // a run's gradients, gathered
   double beta1_, beta2_, eps_;
   int64_t step_ = 0;
 };
