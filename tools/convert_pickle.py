@@ -57,7 +57,10 @@ def edm2_config(net):
 
 def edm_config(net):
     name = type(net).__name__
-    if name == "Precond" and type(net).__module__.endswith("networks_edm2"):
+    # NVlabs/edm2's Precond. Unpickled, a persistent class lives in a module
+    # made from its pickled source ("_imported_module_<hex>"), so it is known
+    # by its name and parts, not by its module.
+    if name == "Precond" and hasattr(net, "unet") and hasattr(net, "logvar_linear"):
         return edm2_config(net)
     if name not in DEFAULT_MODEL:
         sys.exit(f"not a preconditioned network of the reference: {name}")
@@ -102,7 +105,8 @@ def main():
     tensors = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in net.state_dict().items()}
     fmt = "edm2-model-v1" if config["precond"] == "EDM2Precond" else "edm-model-v1"
     write_safetensors(args.output, tensors, {"edm.config": json.dumps(config), "edm.format": fmt})
-    if isinstance(data, dict) and data.get("encoder") is not None:
+    encoder = data.get("encoder") if isinstance(data, dict) else None
+    if encoder is not None and type(encoder).__name__ != "StandardRGBEncoder":  # pixels in [-1, 1], as edm's
         print("note: the pickle's latent encoder/decoder is not converted; the model works in its latent space")
     print(f"{args.output}: {config['precond']} / {config['model']['model_type']}, {len(tensors)} tensors")
 
