@@ -1,7 +1,8 @@
 // A module's parameters in one contiguous buffer, each parameter a view of
-// it, so that an element-wise update of all of them (Adam, EMA) is one
-// operation, not one per tensor: a small network has hundreds of small
-// tensors, and every operation has a fixed cost of its own.
+// it, so that an element-wise update of them is a few operations, not a few
+// per tensor (the EMA: one over the buffer; Adam: one per formula over runs
+// of it): a small network has hundreds of small tensors, and every operation
+// has a fixed cost of its own.
 #pragma once
 #include <torch/torch.h>
 
