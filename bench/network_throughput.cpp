@@ -2,7 +2,10 @@
 // and forward+backward (training), per preset and batch size.
 //
 //   network_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--fp16|--bf16]
-//                      [--write-configs DIR] [PRESET:BATCH[:fwd]]...
+//                      [--unfused] [--write-configs DIR] [PRESET:BATCH[:fwd]]...
+//
+// --unfused: bfloat16 on a CPU without the fused kernels around the products
+// (nn/bf16_kernels.h), LibTorch's ops instead.
 //
 // Without PRESET arguments it runs the small Fashion-MNIST presets at batch 8
 // and 32 and the reference presets (CIFAR-10 32x32 DDPM++/NCSN++, ImageNet-64
@@ -17,6 +20,7 @@
 
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
+#include "edm/nn/bf16_kernels.h"
 #include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
 #include "edm/nn/product_dtype.h"
@@ -87,6 +91,8 @@ int main(int argc, char** argv) {
         overrides.use_fp16 = true;
       else if (a == "--bf16")
         overrides.use_bf16 = true;
+      else if (a == "--unfused")
+        edm::networks::set_bf16_kernels_enabled(false);
       else if (a == "--write-configs" && i + 1 < argc)
         configs_dir = argv[++i];
       else if (!a.empty() && a[0] == '-')

@@ -5,10 +5,12 @@
 // as src/edm/train/run_step.cpp composes them, on one process.
 //
 //   train_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--min-steps N] [--warmup N]
-//                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [--per-tensor] [PRESET:BATCH[:RES]]...
+//                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [--per-tensor] [--unfused] [PRESET:BATCH[:RES]]...
 //
 // --per-tensor: Adam and the EMA go tensor by tensor, not over the one buffer
 // that edm train puts the parameters in (train/flat_params.h).
+// --unfused: bfloat16 on a CPU without the fused kernels around the products
+// (nn/bf16_kernels.h), LibTorch's ops instead.
 //
 // Without PRESET arguments: fmnist-s and fmnist-m at 28x28 with batch 16 and
 // 64, and the reference CIFAR-10 DDPM++ (55.7M parameters) at 32x32, batch 4 on
@@ -30,6 +32,7 @@
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
 #include "edm/model/model_file.h"
+#include "edm/nn/bf16_kernels.h"
 #include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
 #include "edm/train/adam.h"
@@ -215,6 +218,8 @@ int main(int argc, char** argv) {
         overrides.use_fp16 = true;
       else if (a == "--bf16")
         overrides.use_bf16 = true;
+      else if (a == "--unfused")
+        edm::networks::set_bf16_kernels_enabled(false);
       else if (a == "--per-tensor")
         flat = false;
       else if (!a.empty() && a[0] == '-')

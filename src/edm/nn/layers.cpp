@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "edm/core/error.h"
+#include "edm/nn/bf16_kernels.h"
 #include "edm/nn/product_dtype.h"
 
 namespace edm::networks {
@@ -15,9 +16,9 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const Init& init,
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   const auto dt = product_dtype(x);
-  auto y = torch::matmul(x.to(dt), weight.to(dt).t()).to(x.scalar_type());
+  auto y = torch::matmul(x.to(dt), weight.to(dt).t()).to(activation_dtype(x));
   count_product_flops(y, 2.0 * static_cast<double>(in_features));
-  if (bias.defined()) y = y.add_(bias.to(x.scalar_type()));
+  if (bias.defined()) y = y.add_(bias.to(y.scalar_type()));
   return y;
 }
 
@@ -41,7 +42,12 @@ Conv2dImpl::Conv2dImpl(int64_t in, int64_t out, const ConvOptions& opt, const Bu
 }
 
 torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
-  auto y = resample_and_convolve(x.to(product_dtype(x))).to(x.scalar_type());
+  const auto out_dtype = activation_dtype(x);
+  auto y = resample_and_convolve(x.to(product_dtype(x)));
+  if (bias.defined() && y.scalar_type() == torch::kBFloat16 && out_dtype == torch::kFloat32 && y.device().is_cpu() &&
+      bf16_kernels_available())
+    return bf16_to_float_add_bias(y, bias);  // the cast back and the bias in one pass
+  y = y.to(out_dtype);
   if (bias.defined()) y = y.add_(bias.to(y.scalar_type()).reshape({1, -1, 1, 1}));
   return y;
 }
@@ -98,6 +104,14 @@ GroupNormImpl::GroupNormImpl(int64_t num_channels, double eps_, const Build& bui
 
 torch::Tensor GroupNormImpl::forward(const torch::Tensor& x) {
   return torch::group_norm(x, num_groups, weight.to(x.scalar_type()), bias.to(x.scalar_type()), eps);
+}
+
+torch::Tensor GroupNormImpl::forward_silu(const torch::Tensor& x) {
+  // Before a bfloat16 product on a CPU: its input, made in one pass.
+  if (x.scalar_type() == torch::kFloat32 && product_dtype(x) == torch::kBFloat16 && x.device().is_cpu() &&
+      bf16_kernels_available())
+    return group_norm_silu_bf16(x, num_groups, weight, bias, eps);
+  return torch::silu(forward(x));
 }
 
 }  // namespace edm::networks

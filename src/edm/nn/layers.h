@@ -51,6 +51,9 @@ class GroupNormImpl : public torch::nn::Module {
   GroupNormImpl(int64_t num_channels, double eps, const Build& build, int64_t num_groups = 32,
                 int64_t min_channels_per_group = 4);
   torch::Tensor forward(const torch::Tensor& x);
+  // silu(forward(x)); in the CPU's mixed precision it is the bfloat16 input
+  // of the product that follows (nn/bf16_kernels.h).
+  torch::Tensor forward_silu(const torch::Tensor& x);
   int64_t num_groups;
   double eps;
   torch::Tensor weight, bias;

@@ -20,4 +20,8 @@ torch::ScalarType product_dtype(const torch::Tensor& x) {
   return x.scalar_type() == torch::kFloat32 ? current : x.scalar_type();
 }
 
+torch::ScalarType activation_dtype(const torch::Tensor& x) {
+  return x.scalar_type() == torch::kBFloat16 && current == torch::kBFloat16 ? torch::kFloat32 : x.scalar_type();
+}
+
 }  // namespace edm::networks

@@ -29,6 +29,11 @@ class ProductDtypeGuard {
 // float32 activations, x's own otherwise.
 torch::ScalarType product_dtype(const torch::Tensor& x);
 
+// The dtype of a layer's output for input x: float32 for a bfloat16 input
+// while the guard runs products in bfloat16 (the product's input was made
+// bfloat16 early, nn/bf16_kernels.h), x's own otherwise.
+torch::ScalarType activation_dtype(const torch::Tensor& x);
+
 // The floating-point operations of the products run on this thread (two per
 // multiply-add, forward only), for benchmarks' GFLOP/s. Every product of
 // the networks reports its own: product_flops(y, per_output) adds

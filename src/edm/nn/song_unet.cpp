@@ -189,10 +189,10 @@ torch::Tensor SongUNetImpl::forward(const torch::Tensor& x_in, const torch::Tens
         out = std::static_pointer_cast<Conv2dImpl>(s.module)->forward(out);
         break;
       case Kind::AuxNorm:
-        tmp = std::static_pointer_cast<GroupNormImpl>(s.module)->forward(x);
+        tmp = std::static_pointer_cast<GroupNormImpl>(s.module)->forward_silu(x);
         break;
       case Kind::AuxConv:
-        tmp = std::static_pointer_cast<Conv2dImpl>(s.module)->forward(torch::silu(tmp));
+        tmp = std::static_pointer_cast<Conv2dImpl>(s.module)->forward(tmp);
         out = out.defined() ? tmp + out : tmp;
         break;
       default: {

@@ -43,15 +43,18 @@ UNetBlockImpl::UNetBlockImpl(int64_t in, int64_t out, const BlockOptions& opt, c
 }
 
 torch::Tensor UNetBlockImpl::forward(const torch::Tensor& input, const torch::Tensor& emb) {
-  auto x = conv0(torch::silu(norm0(input)));
+  auto x = conv0(norm0->forward_silu(input));
   auto params = affine(emb).unsqueeze(2).unsqueeze(3).to(x.scalar_type());
   if (options.adaptive_scale) {
     auto chunks = params.chunk(2, 1);
     x = torch::silu(torch::addcmul(chunks[1], norm1(x), chunks[0] + 1));
+    x = torch::dropout(x, options.dropout, is_training());
+  } else if (options.dropout > 0 && is_training()) {
+    x = torch::dropout(torch::silu(norm1(x.add_(params))), options.dropout, true);
   } else {
-    x = torch::silu(norm1(x.add_(params)));
+    x = norm1->forward_silu(x.add_(params));
   }
-  x = conv1(torch::dropout(x, options.dropout, is_training()));
+  x = conv1(x);
   x = x.add_(skip ? skip(input) : input);
   x = x * options.skip_scale;
 
