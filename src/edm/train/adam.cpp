@@ -97,15 +97,14 @@ void Adam::update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torc
 
 bool Adam::tiled_with_gradients() const {
   if (!flat_p_.defined()) return false;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& p = params_[i].second;
-    // A parameter without a gradient is left as it is (the per-tensor path),
-    // and one moved out of the buffer no longer tiles it.
-    if (!p.grad().defined() || !p.storage().is_alias_of(flat_p_.storage()) ||
-        p.storage_offset() != m_[i].storage_offset())
-      return false;
+  std::vector<torch::Tensor> tensors;
+  for (const auto& [name, p] : params_) {
+    if (!p.grad().defined()) return false;  // left as it is: the per-tensor path
+    tensors.push_back(p);
   }
-  return true;
+  // A parameter moved out of the buffer no longer tiles it.
+  const auto buffer = flat_buffer(tensors);
+  return buffer.defined() && buffer.storage().is_alias_of(flat_p_.storage());
 }
 
 std::map<std::string, torch::Tensor> Adam::state() const {
