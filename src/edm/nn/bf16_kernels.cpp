@@ -88,16 +88,29 @@ EDM_AVX512 void moments(const float* p, int64_t n, double eps, float* mean_out, 
   *rstd_out = static_cast<float>(1.0 / std::sqrt(std::max(var, 0.0) + eps));
 }
 
-// One group of silu(group_norm(x)): z = x a + b per channel, a = rstd gamma,
-// b = beta - mean a (as LibTorch's kernel), then z sigmoid(z) in bfloat16.
+// A channel's group norm as one affine map z = x a + b, a = rstd gamma,
+// b = beta - mean a (as LibTorch's kernel); forward and backward share it.
+struct ChannelAffine {
+  __m512 a, b;
+};
+
+EDM_AVX512 inline ChannelAffine channel_affine(float gamma, float beta, float mean, float rstd) {
+  const float a = rstd * gamma;
+  return {_mm512_set1_ps(a), _mm512_set1_ps(beta - mean * a)};
+}
+
+EDM_AVX512 inline __m512 normalized(const float* x, __mmask16 k, const ChannelAffine& f) {
+  return _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x), f.a, f.b);
+}
+
+// One group of silu(group_norm(x)), rounded to bfloat16.
 EDM_AVX512 void group_norm_silu_group(const float* x, const float* gamma, const float* beta, uint16_t* y,
                                       int64_t channels, int64_t hw, float mean, float rstd) {
   for (int64_t c = 0; c < channels; ++c) {
-    const float a = rstd * gamma[c];
-    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(beta[c] - mean * a);
+    const ChannelAffine f = channel_affine(gamma[c], beta[c], mean, rstd);
     for (int64_t i = 0; i < hw; i += kLanes) {
       const __mmask16 k = lanes_left(hw - i);
-      const __m512 z = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + c * hw + i), va, vb);
+      const __m512 z = normalized(x + c * hw + i, k, f);
       _mm256_mask_storeu_epi16(y + c * hw + i, k, round_to_bf16(_mm512_mul_ps(z, sigmoid_ps(z))));
     }
   }
@@ -108,11 +121,10 @@ EDM_AVX512 void silu_backward_group(const float* x, const float* gamma, const fl
                                     int64_t channels, int64_t hw, float mean, float rstd) {
   const __m512 one = _mm512_set1_ps(1.0f);
   for (int64_t c = 0; c < channels; ++c) {
-    const float a = rstd * gamma[c];
-    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(beta[c] - mean * a);
+    const ChannelAffine f = channel_affine(gamma[c], beta[c], mean, rstd);
     for (int64_t i = 0; i < hw; i += kLanes) {
       const __mmask16 k = lanes_left(hw - i);
-      const __m512 z = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + c * hw + i), va, vb);
+      const __m512 z = normalized(x + c * hw + i, k, f);
       const __m512 s = sigmoid_ps(z);
       const __m512 ds = _mm512_mul_ps(s, _mm512_fmadd_ps(z, _mm512_sub_ps(one, s), one));
       const __m512 gv = from_bf16(_mm256_maskz_loadu_epi16(k, g + c * hw + i));
