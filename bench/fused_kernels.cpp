@@ -6,7 +6,8 @@
 //   fused_kernels [--threads N] [--rounds R] [PRESET:BATCH[:train]]...
 //
 // First the kernels alone on fmnist-s's largest activations (batch 64, 32
-// channels, 28x28, 8 groups) against the LibTorch ops they replace, then
+// channels, 28x28, 8 groups) against the LibTorch ops they replace (the
+// kernels also turn the layout to channels-last and back), then
 // whole networks in bfloat16 (forward, or forward and backward with
 // `:train`). Default cases: fmnist-s:64, fmnist-s:16:train, fmnist-s:64:train,
 // fmnist-m:16 and ddpmpp:4. Needs a CPU with bfloat16 arithmetic.
@@ -65,16 +66,22 @@ void kernels_alone(int rounds) {
   torch::manual_seed(0);
   const auto x = torch::randn({64, 32, 28, 28});
   const auto gamma = torch::randn({32}), beta = torch::randn({32}), bias = torch::randn({32});
-  const auto y = x.to(torch::kBFloat16);
+  const auto y = x.to(torch::kBFloat16), y_cl = y.contiguous(torch::MemoryFormat::ChannelsLast);
   torch::NoGradGuard no_grad;
-  using edm::networks::bf16_to_float_add_bias, edm::networks::group_norm_silu_bf16;
+  using edm::networks::bf16_to_float_add_bias, edm::networks::group_norm_silu_bf16,
+      edm::networks::to_bf16_channels_last;
+  // The ops on contiguous tensors; the kernels on the channels-last ones that
+  // the convolutions take and give.
   auto ms = [&](const std::function<void()>& f) { return 1e3 * seconds_of(f, 10 * rounds) / (10 * rounds); };
   const double gn_ops = ms([&] { torch::silu(torch::group_norm(x, 8, gamma, beta, 1e-6)).to(torch::kBFloat16); });
   const double gn_fused = ms([&] { group_norm_silu_bf16(x, 8, gamma, beta, 1e-6); });
+  const double cast_ops = ms([&] { x.to(torch::kBFloat16); });
+  const double cast_fused = ms([&] { to_bf16_channels_last(x); });
   const double bias_ops = ms([&] { y.to(torch::kFloat32).add_(bias.reshape({1, -1, 1, 1})); });
-  const double bias_fused = ms([&] { bf16_to_float_add_bias(y, bias); });
+  const double bias_fused = ms([&] { bf16_to_float_add_bias(y_cl, bias); });
   std::printf("%-34s %10s %10s %7s\n", "kernel, [64,32,28,28]", "ops ms", "fused ms", "ratio");
   std::printf("%-34s %10.3f %10.3f %6.2fx\n", "group norm + SiLU + cast", gn_ops, gn_fused, gn_ops / gn_fused);
+  std::printf("%-34s %10.3f %10.3f %6.2fx\n", "cast", cast_ops, cast_fused, cast_ops / cast_fused);
   std::printf("%-34s %10.3f %10.3f %6.2fx\n", "cast back + bias", bias_ops, bias_fused, bias_ops / bias_fused);
 }
 

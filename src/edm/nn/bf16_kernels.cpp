@@ -91,67 +91,172 @@ EDM_AVX512 void moments(const float* p, int64_t n, double eps, float* mean_out, 
 // A channel's group norm as one affine map z = x a + b, a = rstd gamma,
 // b = beta - mean a (as LibTorch's kernel); forward and backward share it.
 struct ChannelAffine {
-  __m512 a, b;
+  float a, b;
 };
 
-EDM_AVX512 inline ChannelAffine channel_affine(float gamma, float beta, float mean, float rstd) {
+inline ChannelAffine channel_affine(float gamma, float beta, float mean, float rstd) {
   const float a = rstd * gamma;
-  return {_mm512_set1_ps(a), _mm512_set1_ps(beta - mean * a)};
+  return {a, beta - mean * a};
 }
 
-EDM_AVX512 inline __m512 normalized(const float* x, __mmask16 k, const ChannelAffine& f) {
-  return _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x), f.a, f.b);
+// The lanes' offsets 0, stride, ..., 15 stride, for gathers.
+EDM_AVX512 inline __m512i lane_offsets(int64_t stride) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(stride)));
 }
 
-// One group of silu(group_norm(x)), rounded to bfloat16.
-EDM_AVX512 void group_norm_silu_group(const float* x, const float* gamma, const float* beta, uint16_t* y,
-                                      int64_t channels, int64_t hw, float mean, float rstd) {
-  for (int64_t c = 0; c < channels; ++c) {
-    const ChannelAffine f = channel_affine(gamma[c], beta[c], mean, rstd);
-    for (int64_t i = 0; i < hw; i += kLanes) {
-      const __mmask16 k = lanes_left(hw - i);
-      const __m512 z = normalized(x + c * hw + i, k, f);
-      _mm256_mask_storeu_epi16(y + c * hw + i, k, round_to_bf16(_mm512_mul_ps(z, sigmoid_ps(z))));
+// Element c of 16 rows of a bfloat16 [rows, C] (C >= 2), the first at row0,
+// as float32. Gathers read 32-bit words: the element is the high half of the
+// word that starts one element before it (the low half of its own for
+// c = 0), so that no word reaches past the tensor.
+EDM_AVX512 inline __m512 gather_bf16(const uint16_t* row0, int64_t c, __m512i offsets, __mmask16 k) {
+  const __m512i none = _mm512_setzero_si512();
+  if (c > 0) {
+    const __m512i w = _mm512_mask_i32gather_epi32(none, k, offsets, row0 + c - 1, 2);
+    return _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  }
+  const __m512i w = _mm512_mask_i32gather_epi32(none, k, offsets, row0, 2);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
+// One sample's bfloat16 values of channel c at positions p, stored [C, HW]
+// or channels-last [HW, C] (a convolution's output or input gradient).
+struct Bf16Plane {
+  const uint16_t* data;
+  int64_t C, hw;
+  bool channels_last;
+};
+
+EDM_AVX512 inline __m512 load_bf16(const Bf16Plane& s, int64_t c, int64_t p, __mmask16 k, __m512i offsets) {
+  if (!s.channels_last) return from_bf16(_mm256_maskz_loadu_epi16(k, s.data + c * s.hw + p));
+  return gather_bf16(s.data + p * s.C, c, offsets, k);
+}
+
+// Positions [p0, p1) of one sample, x [C, HW] float32 to y [HW, C] bfloat16,
+// 16 channels per gather; with kSiLU, silu(x a + b) with a, b per channel.
+template <bool kSiLU>
+EDM_AVX512 void to_channels_last_rows(const float* x, uint16_t* y, int64_t C, int64_t hw, int64_t p0, int64_t p1,
+                                      const float* a, const float* b) {
+  const __m512i offsets = lane_offsets(hw);
+  for (int64_t c = 0; c < C; c += kLanes) {
+    const __mmask16 k = lanes_left(C - c);
+    __m512 va = _mm512_setzero_ps(), vb = va;
+    if constexpr (kSiLU) va = _mm512_maskz_loadu_ps(k, a + c), vb = _mm512_maskz_loadu_ps(k, b + c);
+    for (int64_t p = p0; p < p1; ++p) {
+      __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, offsets, x + c * hw + p, 4);
+      if constexpr (kSiLU) {
+        const __m512 z = _mm512_fmadd_ps(v, va, vb);
+        v = _mm512_mul_ps(z, sigmoid_ps(z));
+      }
+      _mm256_mask_storeu_epi16(y + p * C + c, k, round_to_bf16(v));
     }
   }
 }
 
-// The same group's gradient of silu at z: dz = g sigmoid(z) (1 + z (1 - sigmoid(z))).
-EDM_AVX512 void silu_backward_group(const float* x, const float* gamma, const float* beta, const uint16_t* g, float* dz,
-                                    int64_t channels, int64_t hw, float mean, float rstd) {
+// The gradient of silu at z = x a + b for one group of channels [c0, c0 +
+// channels) of a sample: dz = g sigmoid(z) (1 + z (1 - sigmoid(z))).
+EDM_AVX512 void silu_backward_group(const float* x, const float* gamma, const float* beta, const Bf16Plane& g,
+                                    int64_t c0, float* dz, int64_t channels, float mean, float rstd) {
   const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512i offsets = lane_offsets(g.C);
+  const int64_t hw = g.hw;
   for (int64_t c = 0; c < channels; ++c) {
     const ChannelAffine f = channel_affine(gamma[c], beta[c], mean, rstd);
+    const __m512 va = _mm512_set1_ps(f.a), vb = _mm512_set1_ps(f.b);
     for (int64_t i = 0; i < hw; i += kLanes) {
       const __mmask16 k = lanes_left(hw - i);
-      const __m512 z = normalized(x + c * hw + i, k, f);
+      const __m512 z = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + c * hw + i), va, vb);
       const __m512 s = sigmoid_ps(z);
       const __m512 ds = _mm512_mul_ps(s, _mm512_fmadd_ps(z, _mm512_sub_ps(one, s), one));
-      const __m512 gv = from_bf16(_mm256_maskz_loadu_epi16(k, g + c * hw + i));
-      _mm512_mask_storeu_ps(dz + c * hw + i, k, _mm512_mul_ps(gv, ds));
+      _mm512_mask_storeu_ps(dz + c * hw + i, k, _mm512_mul_ps(load_bf16(g, c0 + c, i, k, offsets), ds));
     }
   }
 }
 
-EDM_AVX512 void add_bias_row(const uint16_t* y, float bias, float* out, int64_t n) {
+// Row c of out [C, HW] float32: the plane's channel c plus the bias. Without
+// a bias, -0 is added: x + (-0) is x for every x, -0 included.
+EDM_AVX512 void add_bias_row(const Bf16Plane& y, int64_t c, float bias, float* out) {
   const __m512 b = _mm512_set1_ps(bias);
-  for (int64_t i = 0; i < n; i += kLanes) {
-    const __mmask16 k = lanes_left(n - i);
-    _mm512_mask_storeu_ps(out + i, k, _mm512_add_ps(from_bf16(_mm256_maskz_loadu_epi16(k, y + i)), b));
+  const __m512i offsets = lane_offsets(y.C);
+  for (int64_t p = 0; p < y.hw; p += kLanes) {
+    const __mmask16 k = lanes_left(y.hw - p);
+    _mm512_mask_storeu_ps(out + p, k, _mm512_add_ps(load_bf16(y, c, p, k, offsets), b));
   }
 }
 
 uint16_t* bf16_data(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
 
-struct GroupShape {
-  int64_t N, C, hw, groups;
-  int64_t channels() const { return C / groups; }
-  int64_t group_size() const { return channels() * hw; }
+// [N, C, HW] of a tensor [N, C, ...].
+struct Planes {
+  int64_t N, C, hw;
 };
 
-GroupShape group_shape(const torch::Tensor& x, int64_t groups) {
-  if (x.dim() < 2 || x.size(1) % groups) throw Error("group_norm_silu_bf16: channels do not divide into groups");
-  return {x.size(0), x.size(1), x.numel() / std::max<int64_t>(x.size(0) * x.size(1), 1), groups};
+Planes planes(const torch::Tensor& t) {
+  return {t.size(0), t.size(1), t.numel() / std::max<int64_t>(t.size(0) * t.size(1), 1)};
+}
+
+bool channels_last_memory(const torch::Tensor& t) {
+  return t.dim() == 4 && !t.is_contiguous() && t.is_contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
+// A bfloat16 tensor's planes as they are stored: contiguous or channels-last
+// (where not already one of them, made contiguous into `keep`).
+Bf16Plane bf16_planes(const torch::Tensor& t, torch::Tensor& keep) {
+  const auto s = planes(t);
+  const bool cl = channels_last_memory(t);
+  keep = cl ? t : t.contiguous();
+  return {bf16_data(keep), s.C, s.hw, cl};
+}
+
+// float32 x [N, C, ...] contiguous to bfloat16 stored channels-last ([N, HW,
+// C]; 4-D x keeps its shape with channels-last strides); with a and b [N, C],
+// silu(x a + b) per channel.
+torch::Tensor to_channels_last(const torch::Tensor& x, const torch::Tensor& a = {}, const torch::Tensor& b = {}) {
+  const auto s = planes(x);
+  if (s.C * s.hw > INT32_MAX) throw Error("bfloat16 kernels: a sample of more than 2^31 values");
+  auto y = x.dim() == 4
+               ? torch::empty(x.sizes(), x.options().dtype(torch::kBFloat16), torch::MemoryFormat::ChannelsLast)
+               : torch::empty({s.N, s.hw, s.C}, x.options().dtype(torch::kBFloat16));
+  constexpr int64_t kPositions = 64;  // per task: rows of y, no two tasks share a cache line but at the ends
+  const int64_t chunks = (s.hw + kPositions - 1) / kPositions;
+  const float* px = x.data_ptr<float>();
+  const float *pa = a.defined() ? a.data_ptr<float>() : nullptr, *pb = b.defined() ? b.data_ptr<float>() : nullptr;
+  uint16_t* py = bf16_data(y);
+  at::parallel_for(0, s.N * chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t n = t / chunks, p0 = (t % chunks) * kPositions, p1 = std::min(s.hw, p0 + kPositions);
+      const int64_t first = n * s.C * s.hw;
+      if (pa)
+        to_channels_last_rows<true>(px + first, py + first, s.C, s.hw, p0, p1, pa + n * s.C, pb + n * s.C);
+      else
+        to_channels_last_rows<false>(px + first, py + first, s.C, s.hw, p0, p1, nullptr, nullptr);
+    }
+  });
+  if (x.dim() == 4) return y;
+  std::vector<int64_t> strides(x.dim(), 1);  // channels-last strides for other ranks: C apart per position
+  for (int64_t d = x.dim() - 1, step = s.C; d >= 2; step *= x.size(d), --d) strides[d] = step;
+  strides[0] = s.C * s.hw;
+  return y.as_strided(x.sizes(), strides);
+}
+
+// bfloat16 y [N, C, ...], contiguous or channels-last, to float32 contiguous
+// plus bias [C] (or none).
+torch::Tensor to_float_add_bias(const torch::Tensor& y, const torch::Tensor& bias) {
+  torch::Tensor keep;
+  const auto plane = bf16_planes(y, keep);
+  const auto s = planes(y);
+  auto out = torch::empty(y.sizes(), y.options().dtype(torch::kFloat32));
+  const float* pb = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  float* po = out.data_ptr<float>();
+  at::parallel_for(0, s.N * s.C, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r / s.C, c = r % s.C;
+      Bf16Plane sample = plane;
+      sample.data += n * s.C * s.hw;
+      add_bias_row(sample, c, pb ? pb[c] : -0.0f, po + r * s.hw);
+    }
+  });
+  return out;
 }
 
 class GroupNormSiLU : public torch::autograd::Function<GroupNormSiLU> {
@@ -161,71 +266,88 @@ class GroupNormSiLU : public torch::autograd::Function<GroupNormSiLU> {
                                double eps) {
     auto x = x_in.contiguous();
     auto gamma = gamma_in.contiguous(), beta = beta_in.contiguous();
-    const auto s = group_shape(x, groups);
-    auto y = torch::empty(x.sizes(), x.options().dtype(torch::kBFloat16));
+    const auto s = planes(x);
+    if (s.C % groups) throw Error("group_norm_silu_bf16: channels do not divide into groups");
+    const int64_t channels = s.C / groups;
     auto mean = torch::empty({s.N, groups}, x.options()), rstd = torch::empty({s.N, groups}, x.options());
     const float *px = x.data_ptr<float>(), *pg = gamma.data_ptr<float>(), *pb = beta.data_ptr<float>();
     float *pm = mean.data_ptr<float>(), *pr = rstd.data_ptr<float>();
-    uint16_t* py = bf16_data(y);
     at::parallel_for(0, s.N * groups, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t ng = begin; ng < end; ++ng) {
-        const int64_t first = ng * s.group_size(), c0 = (ng % groups) * s.channels();
-        moments(px + first, s.group_size(), eps, pm + ng, pr + ng);
-        group_norm_silu_group(px + first, pg + c0, pb + c0, py + first, s.channels(), s.hw, pm[ng], pr[ng]);
-      }
+      for (int64_t ng = begin; ng < end; ++ng)
+        moments(px + ng * channels * s.hw, channels * s.hw, eps, pm + ng, pr + ng);
     });
+    auto a = torch::empty({s.N, s.C}, x.options()), b = torch::empty({s.N, s.C}, x.options());
+    float *pa = a.data_ptr<float>(), *pbb = b.data_ptr<float>();
+    for (int64_t n = 0; n < s.N; ++n)
+      for (int64_t c = 0; c < s.C; ++c) {
+        const int64_t ng = n * groups + c / channels;
+        const auto f = channel_affine(pg[c], pb[c], pm[ng], pr[ng]);
+        pa[n * s.C + c] = f.a, pbb[n * s.C + c] = f.b;
+      }
     ctx->save_for_backward({x, gamma, beta, mean, rstd});
     ctx->saved_data["groups"] = groups;
-    return y;
+    return to_channels_last(x, a, b);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &gamma = saved[1], &beta = saved[2], &mean = saved[3], &rstd = saved[4];
-    const auto s = group_shape(x, ctx->saved_data["groups"].toInt());
-    auto g = grad[0].to(torch::kBFloat16).contiguous();
+    const int64_t groups = ctx->saved_data["groups"].toInt();
+    const auto s = planes(x);
+    const int64_t channels = s.C / groups;
+    torch::Tensor keep;
+    const auto g = bf16_planes(grad[0].to(torch::kBFloat16), keep);
     auto dz = torch::empty_like(x);
     const float *px = x.data_ptr<float>(), *pg = gamma.data_ptr<float>(), *pb = beta.data_ptr<float>();
     const float *pm = mean.data_ptr<float>(), *pr = rstd.data_ptr<float>();
-    const uint16_t* pgrad = bf16_data(g);
     float* pdz = dz.data_ptr<float>();
-    at::parallel_for(0, s.N * s.groups, 1, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, s.N * groups, 1, [&](int64_t begin, int64_t end) {
       for (int64_t ng = begin; ng < end; ++ng) {
-        const int64_t first = ng * s.group_size(), c0 = (ng % s.groups) * s.channels();
-        silu_backward_group(px + first, pg + c0, pb + c0, pgrad + first, pdz + first, s.channels(), s.hw, pm[ng],
-                            pr[ng]);
+        const int64_t n = ng / groups, c0 = (ng % groups) * channels, first = (n * s.C + c0) * s.hw;
+        Bf16Plane sample = g;
+        sample.data += n * s.C * s.hw;
+        silu_backward_group(px + first, pg + c0, pb + c0, sample, c0, pdz + first, channels, pm[ng], pr[ng]);
       }
     });
     auto [dx, dgamma, dbeta] =
-        at::native_group_norm_backward(dz, x, mean, rstd, gamma, s.N, s.C, s.hw, s.groups, {true, true, true});
+        at::native_group_norm_backward(dz, x, mean, rstd, gamma, s.N, s.C, s.hw, groups, {true, true, true});
     return {dx, dgamma, dbeta, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+class ToChannelsLastBf16 : public torch::autograd::Function<ToChannelsLastBf16> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& x) {
+    return to_channels_last(x.contiguous());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*,
+                                                 torch::autograd::variable_list grad) {
+    return {to_float_add_bias(grad[0].to(torch::kBFloat16), torch::Tensor())};
   }
 };
 
 class Bf16ToFloatAddBias : public torch::autograd::Function<Bf16ToFloatAddBias> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& y_in,
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& y,
                                const torch::Tensor& bias_in) {
-    auto y = y_in.contiguous();
-    auto bias = bias_in.contiguous();
-    const int64_t rows = y.size(0) * y.size(1), C = y.size(1), n = y.numel() / std::max<int64_t>(rows, 1);
-    auto out = torch::empty(y.sizes(), y.options().dtype(torch::kFloat32));
-    const uint16_t* py = bf16_data(y);
-    const float* pb = bias.data_ptr<float>();
-    float* po = out.data_ptr<float>();
-    at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) add_bias_row(py + r * n, pb[r % C], po + r * n, n);
-    });
+    const bool has_bias = bias_in.numel() > 0;
     ctx->saved_data["dims"] = y.dim();
-    return out;
+    ctx->saved_data["channels_last"] = channels_last_memory(y);
+    ctx->saved_data["bias"] = has_bias;
+    return to_float_add_bias(y, has_bias ? bias_in.contiguous() : torch::Tensor());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
+    const auto g = grad[0].contiguous();
+    // The gradient of y in y's layout, as the convolution's backward takes it.
+    auto dy = ctx->saved_data["channels_last"].toBool() ? to_channels_last(g) : g.to(torch::kBFloat16);
+    if (!ctx->saved_data["bias"].toBool()) return {dy, torch::Tensor()};
     std::vector<int64_t> reduce{0};
     for (int64_t d = 2; d < ctx->saved_data["dims"].toInt(); ++d) reduce.push_back(d);
-    return {grad[0].to(torch::kBFloat16), grad[0].sum(reduce)};
+    return {dy, g.sum(reduce)};
   }
 };
 
@@ -246,16 +368,27 @@ bool bf16_kernels_available() {
 torch::Tensor group_norm_silu_bf16(const torch::Tensor& x, int64_t groups, const torch::Tensor& gamma,
                                    const torch::Tensor& beta, double eps) {
   if (!bf16_kernels_available()) throw Error("group_norm_silu_bf16 needs AVX-512");
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32)
-    throw Error("group_norm_silu_bf16: x must be float32 on the CPU");
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32 || x.dim() < 2)
+    throw Error("group_norm_silu_bf16: x must be float32 [N, C, ...] on the CPU");
   return GroupNormSiLU::apply(x, gamma.to(torch::kFloat32), beta.to(torch::kFloat32), groups, eps);
 }
 
 torch::Tensor bf16_to_float_add_bias(const torch::Tensor& y, const torch::Tensor& bias) {
   if (!bf16_kernels_available()) throw Error("bf16_to_float_add_bias needs AVX-512");
-  if (!y.device().is_cpu() || y.scalar_type() != torch::kBFloat16 || y.dim() < 2 || bias.numel() != y.size(1))
-    throw Error("bf16_to_float_add_bias: y must be bfloat16 [N, C, ...] on the CPU with C biases");
-  return Bf16ToFloatAddBias::apply(y, bias.to(torch::kFloat32));
+  if (!y.device().is_cpu() || y.scalar_type() != torch::kBFloat16 || y.dim() < 2 ||
+      (bias.defined() && bias.numel() != y.size(1)))
+    throw Error("bf16_to_float_add_bias: y must be bfloat16 [N, C, ...] on the CPU with C biases or none");
+  // No bias travels as an empty tensor: autograd's inputs must be defined.
+  return Bf16ToFloatAddBias::apply(y, bias.defined() ? bias.to(torch::kFloat32) : torch::empty({0}, y.options()));
+}
+
+torch::Tensor to_bf16_channels_last(const torch::Tensor& x) {
+  if (!bf16_kernels_available()) throw Error("to_bf16_channels_last needs AVX-512");
+  if (!x.device().is_cpu() || x.dim() != 4) throw Error("to_bf16_channels_last: x must be [N, C, H, W] on the CPU");
+  if (channels_last_memory(x)) return x.to(torch::kBFloat16);  // a cast keeps the layout
+  if (x.scalar_type() == torch::kBFloat16) return x.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (x.scalar_type() != torch::kFloat32) throw Error("to_bf16_channels_last: x must be float32 or bfloat16");
+  return ToChannelsLastBf16::apply(x);
 }
 
 }  // namespace edm::networks

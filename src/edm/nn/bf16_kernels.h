@@ -20,15 +20,24 @@ bool bf16_kernels_available();
 // On by default; benchmarks turn them off to measure what they save.
 void set_bf16_kernels_enabled(bool enabled);
 
-// silu(group_norm(x)) rounded to bfloat16, for float32 x [N, C, ...]
-// contiguous, as torch::silu(torch::group_norm(x, groups, gamma, beta,
-// eps)).to(kBFloat16). Differentiable in x, gamma and beta.
+// The bfloat16 side of each frame is stored channels-last (NHWC strides on
+// a [N, C, H, W] shape): oneDNN's bfloat16 convolutions read and write that
+// layout as it is, where NCHW costs them a reorder on each side.
+
+// silu(group_norm(x)) rounded to bfloat16, for float32 x [N, C, ...], as
+// torch::silu(torch::group_norm(x, groups, gamma, beta, eps)).to(kBFloat16),
+// stored channels-last. Differentiable in x, gamma and beta.
 torch::Tensor group_norm_silu_bf16(const torch::Tensor& x, int64_t groups, const torch::Tensor& gamma,
                                    const torch::Tensor& beta, double eps);
 
+// x [N, C, H, W] as bfloat16 stored channels-last: float32 x is rounded as
+// x.to(kBFloat16) would. Differentiable; the gradient comes back contiguous.
+torch::Tensor to_bf16_channels_last(const torch::Tensor& x);
+
 // y.to(kFloat32) + bias broadcast over channel dimension 1, for bfloat16 y
-// [N, C, ...] contiguous and float32 bias [C]: bit for bit the two ops it
-// replaces. Differentiable in y and bias.
+// [N, C, ...] contiguous or channels-last and float32 bias [C] (or none):
+// bit for bit the two ops it replaces, contiguous. Differentiable in y and
+// bias; y's gradient comes in y's layout.
 torch::Tensor bf16_to_float_add_bias(const torch::Tensor& y, const torch::Tensor& bias);
 
 }  // namespace edm::networks

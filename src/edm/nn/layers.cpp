@@ -42,11 +42,11 @@ Conv2dImpl::Conv2dImpl(int64_t in, int64_t out, const ConvOptions& opt, const Bu
 }
 
 torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
-  const auto out_dtype = activation_dtype(x);
-  auto y = resample_and_convolve(x.to(product_dtype(x)));
-  if (bias.defined() && y.scalar_type() == torch::kBFloat16 && out_dtype == torch::kFloat32 && y.device().is_cpu() &&
-      bf16_kernels_available())
-    return bf16_to_float_add_bias(y, bias);  // the cast back and the bias in one pass
+  const auto out_dtype = activation_dtype(x), dtype = product_dtype(x);
+  if (dtype == torch::kBFloat16 && out_dtype == torch::kFloat32 && x.device().is_cpu() && x.dim() == 4 &&
+      bf16_kernels_available())  // framed by the fused kernels, channels-last
+    return bf16_to_float_add_bias(resample_and_convolve(to_bf16_channels_last(x)), bias);
+  auto y = resample_and_convolve(x.to(dtype));
   y = y.to(out_dtype);
   if (bias.defined()) y = y.add_(bias.to(y.scalar_type()).reshape({1, -1, 1, 1}));
   return y;
