@@ -1,7 +1,10 @@
 #include "edm/nn/bf16_kernels.h"
 
+// GCC 12 warns of the undefined vector inside the masked intrinsics (its bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <ATen/Parallel.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,61 +12,13 @@
 #include <cstdint>
 
 #include "edm/core/error.h"
-
-// GCC 12 warns of the undefined vector inside the masked intrinsics (its bug 105593).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "edm/nn/avx512_math.h"
 
 namespace edm::networks {
 
-// The kernels are compiled for AVX-512 whatever the build's target, and only
-// called after bf16_kernels_available() said yes.
-#define EDM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
-
 namespace {
 
-constexpr int64_t kLanes = 16;
-
-inline __mmask16 lanes_left(int64_t n) {
-  return n >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << static_cast<unsigned>(n)) - 1);
-}
-
-// c10::BFloat16's rounding: to nearest even, NaN to 0x7FC0.
-EDM_AVX512 inline __m256i round_to_bf16(__m512 v) {
-  const __m512i bits = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(0x7FC0));
-  return _mm512_cvtepi32_epi16(r);
-}
-
-EDM_AVX512 inline __m512 from_bf16(__m256i h) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// exp(x) = 2^n exp(r), r = x - n ln 2 in [-ln2/2, ln2/2], exp(r) by its
-// Taylor series to r^7: relative error below 3e-8, far under bfloat16's
-// rounding (4e-3). x is clamped where float32 over- or underflows.
-EDM_AVX512 inline __m512 exp_ps(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);  // ln 2 in two parts, the first exact in n
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  for (float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f})
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-  return _mm512_scalef_ps(p, n);
-}
-
-// 1 / (1 + exp(-z)) by the reciprocal's estimate (14 bits) and one Newton
-// step (about 23 bits): a division costs several times more.
-EDM_AVX512 inline __m512 sigmoid_ps(__m512 z) {
-  const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f);
-  const __m512 d = _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), z)));
-  const __m512 r = _mm512_rcp14_ps(d);
-  return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, two));
-}
+using namespace avx512;
 
 // Mean and 1 / sqrt(variance + eps) of n values: the sum in double, then the
 // squared deviations from the mean, so that a large mean does not cancel the
@@ -99,88 +54,92 @@ inline ChannelAffine channel_affine(float gamma, float beta, float mean, float r
   return {a, beta - mean * a};
 }
 
-// The lanes' offsets 0, stride, ..., 15 stride, for gathers.
-EDM_AVX512 inline __m512i lane_offsets(int64_t stride) {
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  return _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(stride)));
-}
-
-// Element c of 16 rows of a bfloat16 [rows, C] (C >= 2), the first at row0,
-// as float32. Gathers read 32-bit words: the element is the high half of the
-// word that starts one element before it (the low half of its own for
-// c = 0), so that no word reaches past the tensor.
-EDM_AVX512 inline __m512 gather_bf16(const uint16_t* row0, int64_t c, __m512i offsets, __mmask16 k) {
-  const __m512i none = _mm512_setzero_si512();
-  if (c > 0) {
-    const __m512i w = _mm512_mask_i32gather_epi32(none, k, offsets, row0 + c - 1, 2);
-    return _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
-  }
-  const __m512i w = _mm512_mask_i32gather_epi32(none, k, offsets, row0, 2);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-}
-
-// One sample's bfloat16 values of channel c at positions p, stored [C, HW]
-// or channels-last [HW, C] (a convolution's output or input gradient).
+// One sample's bfloat16 values, stored [C, HW] or channels-last [HW, C] (a
+// convolution's output or input gradient).
 struct Bf16Plane {
   const uint16_t* data;
   int64_t C, hw;
   bool channels_last;
 };
 
-EDM_AVX512 inline __m512 load_bf16(const Bf16Plane& s, int64_t c, int64_t p, __mmask16 k, __m512i offsets) {
-  if (!s.channels_last) return from_bf16(_mm256_maskz_loadu_epi16(k, s.data + c * s.hw + p));
-  return gather_bf16(s.data + p * s.C, c, offsets, k);
+// Channels [c, c + nc) at positions [p, p + np) of a plane as float32: r[j]
+// is channel c + j, lane i position p + i (zero beyond nc and np). A
+// channels-last plane is read a position at a time and transposed.
+EDM_AVX512 inline void load_channel_rows(const Bf16Plane& s, int64_t c, int64_t p, int64_t nc, int64_t np,
+                                         __m512 r[16]) {
+  if (!s.channels_last) {
+    for (int64_t j = 0; j < kLanes; ++j)
+      r[j] = j < nc ? from_bf16(_mm256_maskz_loadu_epi16(lanes_left(np), s.data + (c + j) * s.hw + p))
+                    : _mm512_setzero_ps();
+    return;
+  }
+  for (int64_t i = 0; i < kLanes; ++i)
+    r[i] =
+        i < np ? from_bf16(_mm256_maskz_loadu_epi16(lanes_left(nc), s.data + (p + i) * s.C + c)) : _mm512_setzero_ps();
+  transpose16(r);
 }
 
 // Positions [p0, p1) of one sample, x [C, HW] float32 to y [HW, C] bfloat16,
-// 16 channels per gather; with kSiLU, silu(x a + b) with a, b per channel.
+// in 16 x 16 tiles; with kSiLU, silu(x a + b) with a, b per channel.
 template <bool kSiLU>
 EDM_AVX512 void to_channels_last_rows(const float* x, uint16_t* y, int64_t C, int64_t hw, int64_t p0, int64_t p1,
                                       const float* a, const float* b) {
-  const __m512i offsets = lane_offsets(hw);
+  __m512 r[16];
   for (int64_t c = 0; c < C; c += kLanes) {
-    const __mmask16 k = lanes_left(C - c);
+    const int64_t nc = std::min(kLanes, C - c);
+    const __mmask16 kc = lanes_left(nc);
     __m512 va = _mm512_setzero_ps(), vb = va;
-    if constexpr (kSiLU) va = _mm512_maskz_loadu_ps(k, a + c), vb = _mm512_maskz_loadu_ps(k, b + c);
-    for (int64_t p = p0; p < p1; ++p) {
-      __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, offsets, x + c * hw + p, 4);
-      if constexpr (kSiLU) {
-        const __m512 z = _mm512_fmadd_ps(v, va, vb);
-        v = _mm512_mul_ps(z, sigmoid_ps(z));
+    if constexpr (kSiLU) va = _mm512_maskz_loadu_ps(kc, a + c), vb = _mm512_maskz_loadu_ps(kc, b + c);
+    for (int64_t p = p0; p < p1; p += kLanes) {
+      const int64_t np = std::min(kLanes, p1 - p);
+      for (int64_t j = 0; j < kLanes; ++j)
+        r[j] = j < nc ? _mm512_maskz_loadu_ps(lanes_left(np), x + (c + j) * hw + p) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int64_t i = 0; i < np; ++i) {
+        __m512 v = r[i];
+        if constexpr (kSiLU) {
+          const __m512 z = _mm512_fmadd_ps(v, va, vb);
+          v = _mm512_mul_ps(z, sigmoid_ps(z));
+        }
+        _mm256_mask_storeu_epi16(y + (p + i) * C + c, kc, round_to_bf16(v));
       }
-      _mm256_mask_storeu_epi16(y + p * C + c, k, round_to_bf16(v));
     }
   }
 }
 
-// The gradient of silu at z = x a + b for one group of channels [c0, c0 +
-// channels) of a sample: dz = g sigmoid(z) (1 + z (1 - sigmoid(z))).
-EDM_AVX512 void silu_backward_group(const float* x, const float* gamma, const float* beta, const Bf16Plane& g,
-                                    int64_t c0, float* dz, int64_t channels, float mean, float rstd) {
+// Channels [c, c + 16) of one sample: the gradient of silu at z = x a + b,
+// dz = g sigmoid(z) (1 + z (1 - sigmoid(z))), with a, b per channel.
+EDM_AVX512 void silu_backward_channels(const float* x, const float* a, const float* b, const Bf16Plane& g, int64_t c,
+                                       float* dz) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512i offsets = lane_offsets(g.C);
-  const int64_t hw = g.hw;
-  for (int64_t c = 0; c < channels; ++c) {
-    const ChannelAffine f = channel_affine(gamma[c], beta[c], mean, rstd);
-    const __m512 va = _mm512_set1_ps(f.a), vb = _mm512_set1_ps(f.b);
-    for (int64_t i = 0; i < hw; i += kLanes) {
-      const __mmask16 k = lanes_left(hw - i);
-      const __m512 z = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + c * hw + i), va, vb);
-      const __m512 s = sigmoid_ps(z);
-      const __m512 ds = _mm512_mul_ps(s, _mm512_fmadd_ps(z, _mm512_sub_ps(one, s), one));
-      _mm512_mask_storeu_ps(dz + c * hw + i, k, _mm512_mul_ps(load_bf16(g, c0 + c, i, k, offsets), ds));
+  const int64_t nc = std::min(kLanes, g.C - c);
+  __m512 r[16];
+  for (int64_t p = 0; p < g.hw; p += kLanes) {
+    const int64_t np = std::min(kLanes, g.hw - p);
+    const __mmask16 k = lanes_left(np);
+    load_channel_rows(g, c, p, nc, np, r);
+    for (int64_t j = 0; j < nc; ++j) {
+      const int64_t row = (c + j) * g.hw + p;
+      const __m512 z =
+          _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + row), _mm512_set1_ps(a[c + j]), _mm512_set1_ps(b[c + j]));
+      const __m512 sg = sigmoid_ps(z);
+      const __m512 ds = _mm512_mul_ps(sg, _mm512_fmadd_ps(z, _mm512_sub_ps(one, sg), one));
+      _mm512_mask_storeu_ps(dz + row, k, _mm512_mul_ps(r[j], ds));
     }
   }
 }
 
-// Row c of out [C, HW] float32: the plane's channel c plus the bias. Without
-// a bias, -0 is added: x + (-0) is x for every x, -0 included.
-EDM_AVX512 void add_bias_row(const Bf16Plane& y, int64_t c, float bias, float* out) {
-  const __m512 b = _mm512_set1_ps(bias);
-  const __m512i offsets = lane_offsets(y.C);
+// Channels [c, c + 16) of one sample to out [C, HW] float32 plus the bias.
+// Without a bias, -0 is added: x + (-0) is x for every x, -0 included.
+EDM_AVX512 void add_bias_channels(const Bf16Plane& y, int64_t c, const float* bias, float* out) {
+  const int64_t nc = std::min(kLanes, y.C - c);
+  __m512 r[16];
   for (int64_t p = 0; p < y.hw; p += kLanes) {
-    const __mmask16 k = lanes_left(y.hw - p);
-    _mm512_mask_storeu_ps(out + p, k, _mm512_add_ps(load_bf16(y, c, p, k, offsets), b));
+    const int64_t np = std::min(kLanes, y.hw - p);
+    load_channel_rows(y, c, p, nc, np, r);
+    for (int64_t j = 0; j < nc; ++j)
+      _mm512_mask_storeu_ps(out + (c + j) * y.hw + p, lanes_left(np),
+                            _mm512_add_ps(r[j], _mm512_set1_ps(bias ? bias[c + j] : -0.0f)));
   }
 }
 
@@ -213,7 +172,6 @@ Bf16Plane bf16_planes(const torch::Tensor& t, torch::Tensor& keep) {
 // silu(x a + b) per channel.
 torch::Tensor to_channels_last(const torch::Tensor& x, const torch::Tensor& a = {}, const torch::Tensor& b = {}) {
   const auto s = planes(x);
-  if (s.C * s.hw > INT32_MAX) throw Error("bfloat16 kernels: a sample of more than 2^31 values");
   auto y = x.dim() == 4
                ? torch::empty(x.sizes(), x.options().dtype(torch::kBFloat16), torch::MemoryFormat::ChannelsLast)
                : torch::empty({s.N, s.hw, s.C}, x.options().dtype(torch::kBFloat16));
@@ -248,12 +206,13 @@ torch::Tensor to_float_add_bias(const torch::Tensor& y, const torch::Tensor& bia
   auto out = torch::empty(y.sizes(), y.options().dtype(torch::kFloat32));
   const float* pb = bias.defined() ? bias.data_ptr<float>() : nullptr;
   float* po = out.data_ptr<float>();
-  at::parallel_for(0, s.N * s.C, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t n = r / s.C, c = r % s.C;
+  const int64_t tiles = (s.C + kLanes - 1) / kLanes;
+  at::parallel_for(0, s.N * tiles, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t n = t / tiles;
       Bf16Plane sample = plane;
       sample.data += n * s.C * s.hw;
-      add_bias_row(sample, c, pb ? pb[c] : -0.0f, po + r * s.hw);
+      add_bias_channels(sample, (t % tiles) * kLanes, pb, po + n * s.C * s.hw);
     }
   });
   return out;
@@ -284,7 +243,7 @@ class GroupNormSiLU : public torch::autograd::Function<GroupNormSiLU> {
         const auto f = channel_affine(pg[c], pb[c], pm[ng], pr[ng]);
         pa[n * s.C + c] = f.a, pbb[n * s.C + c] = f.b;
       }
-    ctx->save_for_backward({x, gamma, beta, mean, rstd});
+    ctx->save_for_backward({x, gamma, mean, rstd, a, b});
     ctx->saved_data["groups"] = groups;
     return to_channels_last(x, a, b);
   }
@@ -292,22 +251,21 @@ class GroupNormSiLU : public torch::autograd::Function<GroupNormSiLU> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
-    const auto &x = saved[0], &gamma = saved[1], &beta = saved[2], &mean = saved[3], &rstd = saved[4];
+    const auto &x = saved[0], &gamma = saved[1], &mean = saved[2], &rstd = saved[3], &a = saved[4], &b = saved[5];
     const int64_t groups = ctx->saved_data["groups"].toInt();
     const auto s = planes(x);
-    const int64_t channels = s.C / groups;
     torch::Tensor keep;
     const auto g = bf16_planes(grad[0].to(torch::kBFloat16), keep);
     auto dz = torch::empty_like(x);
-    const float *px = x.data_ptr<float>(), *pg = gamma.data_ptr<float>(), *pb = beta.data_ptr<float>();
-    const float *pm = mean.data_ptr<float>(), *pr = rstd.data_ptr<float>();
+    const float *px = x.data_ptr<float>(), *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
     float* pdz = dz.data_ptr<float>();
-    at::parallel_for(0, s.N * groups, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t ng = begin; ng < end; ++ng) {
-        const int64_t n = ng / groups, c0 = (ng % groups) * channels, first = (n * s.C + c0) * s.hw;
+    const int64_t tiles = (s.C + kLanes - 1) / kLanes;
+    at::parallel_for(0, s.N * tiles, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t n = t / tiles, first = n * s.C * s.hw;
         Bf16Plane sample = g;
-        sample.data += n * s.C * s.hw;
-        silu_backward_group(px + first, pg + c0, pb + c0, sample, c0, pdz + first, channels, pm[ng], pr[ng]);
+        sample.data += first;
+        silu_backward_channels(px + first, pa + n * s.C, pb + n * s.C, sample, (t % tiles) * kLanes, pdz + first);
       }
     });
     auto [dx, dgamma, dbeta] =
