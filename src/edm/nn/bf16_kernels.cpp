@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "edm/core/error.h"
 #include "edm/nn/avx512_math.h"
@@ -125,6 +126,59 @@ EDM_AVX512 void silu_backward_channels(const float* x, const float* a, const flo
       const __m512 sg = sigmoid_ps(z);
       const __m512 ds = _mm512_mul_ps(sg, _mm512_fmadd_ps(z, _mm512_sub_ps(one, sg), one));
       _mm512_mask_storeu_ps(dz + row, k, _mm512_mul_ps(r[j], ds));
+    }
+  }
+}
+
+// Sums over one channel's positions: db = sum dz, dsc = sum dz (x - mean).
+EDM_AVX512 inline void channel_sums(const float* dz, const float* x, int64_t hw, float mean, float* db, float* dsc) {
+  const __m512 m = _mm512_set1_ps(mean);
+  __m512 sum_db = _mm512_setzero_ps(), sum_dsc = sum_db;
+  for (int64_t p = 0; p < hw; p += kLanes) {
+    const __mmask16 k = lanes_left(hw - p);
+    const __m512 d = _mm512_maskz_loadu_ps(k, dz + p);
+    sum_db = _mm512_add_ps(sum_db, d);
+    sum_dsc = _mm512_fmadd_ps(d, _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + p), m), sum_dsc);
+  }
+  *db = _mm512_reduce_add_ps(sum_db), *dsc = _mm512_reduce_add_ps(sum_dsc);
+}
+
+// The backward of silu(group_norm(x)) for one sample, with dz = g silu'(z)
+// into `dz` (the task's scratch, cached between the passes). Per channel
+// db = sum dz and dsc = sum dz (x - mean), taken about the mean so that a
+// large mean does not cancel them; per group their gamma-weighted sums
+// db_g, dsc_g over its M values, and
+//   dx = rstd gamma dz - rstd^3 dsc_g / M (x - mean) - rstd db_g / M,
+// LibTorch's formula rearranged about the mean. dgamma = dsc rstd and
+// dbeta = db per channel, summed over the samples by the caller.
+EDM_AVX512 void group_norm_silu_backward_sample(const float* x, const float* gamma, const float* a, const float* b,
+                                                const Bf16Plane& g, const float* mean, const float* rstd,
+                                                int64_t groups, float* dz, float* dx, float* dgamma, float* dbeta) {
+  const int64_t hw = g.hw, channels = g.C / groups;
+  for (int64_t c = 0; c < g.C; c += kLanes) silu_backward_channels(x, a, b, g, c, dz);
+  for (int64_t group = 0; group < groups; ++group) {
+    const float m = mean[group], rs = rstd[group];
+    const int64_t c0 = group * channels;
+    double db_g = 0, dsc_g = 0;
+    for (int64_t c = c0; c < c0 + channels; ++c) {
+      float db, dsc;
+      channel_sums(dz + c * hw, x + c * hw, hw, m, &db, &dsc);
+      dgamma[c] = dsc * rs, dbeta[c] = db;
+      db_g += static_cast<double>(gamma[c]) * db, dsc_g += static_cast<double>(gamma[c]) * dsc;
+    }
+    const double inv_m = 1.0 / static_cast<double>(channels * hw);
+    const __m512 vm = _mm512_set1_ps(m);
+    const __m512 c2 = _mm512_set1_ps(static_cast<float>(-dsc_g * rs * rs * rs * inv_m));
+    const __m512 c3 = _mm512_set1_ps(static_cast<float>(-db_g * rs * inv_m));
+    for (int64_t c = c0; c < c0 + channels; ++c) {
+      const __m512 c1 = _mm512_set1_ps(rs * gamma[c]);
+      for (int64_t p = 0; p < hw; p += kLanes) {
+        const __mmask16 k = lanes_left(hw - p);
+        const int64_t i = c * hw + p;
+        const __m512 xc = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), vm);
+        _mm512_mask_storeu_ps(dx + i, k,
+                              _mm512_fmadd_ps(c1, _mm512_maskz_loadu_ps(k, dz + i), _mm512_fmadd_ps(c2, xc, c3)));
+      }
     }
   }
 }
@@ -256,21 +310,22 @@ class GroupNormSiLU : public torch::autograd::Function<GroupNormSiLU> {
     const auto s = planes(x);
     torch::Tensor keep;
     const auto g = bf16_planes(grad[0].to(torch::kBFloat16), keep);
-    auto dz = torch::empty_like(x);
+    auto dx = torch::empty_like(x);
+    auto dgamma = torch::empty({s.N, s.C}, x.options()), dbeta = torch::empty({s.N, s.C}, x.options());
     const float *px = x.data_ptr<float>(), *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
-    float* pdz = dz.data_ptr<float>();
-    const int64_t tiles = (s.C + kLanes - 1) / kLanes;
-    at::parallel_for(0, s.N * tiles, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) {
-        const int64_t n = t / tiles, first = n * s.C * s.hw;
+    const float *pgamma = gamma.data_ptr<float>(), *pm = mean.data_ptr<float>(), *pr = rstd.data_ptr<float>();
+    float *pdx = dx.data_ptr<float>(), *pdg = dgamma.data_ptr<float>(), *pdb = dbeta.data_ptr<float>();
+    at::parallel_for(0, s.N, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> dz(static_cast<size_t>(s.C * s.hw));
+      for (int64_t n = begin; n < end; ++n) {
+        const int64_t first = n * s.C * s.hw;
         Bf16Plane sample = g;
         sample.data += first;
-        silu_backward_channels(px + first, pa + n * s.C, pb + n * s.C, sample, (t % tiles) * kLanes, pdz + first);
+        group_norm_silu_backward_sample(px + first, pgamma, pa + n * s.C, pb + n * s.C, sample, pm + n * groups,
+                                        pr + n * groups, groups, dz.data(), pdx + first, pdg + n * s.C, pdb + n * s.C);
       }
     });
-    auto [dx, dgamma, dbeta] =
-        at::native_group_norm_backward(dz, x, mean, rstd, gamma, s.N, s.C, s.hw, groups, {true, true, true});
-    return {dx, dgamma, dbeta, torch::Tensor(), torch::Tensor()};
+    return {dx, dgamma.sum(0), dbeta.sum(0), torch::Tensor(), torch::Tensor()};
   }
 };
 
