@@ -45,7 +45,7 @@ EDM_AVX512 void moments(const float* p, int64_t n, double eps, float* mean_out, 
 }
 
 // A channel's group norm as one affine map z = x a + b, a = rstd gamma,
-// b = beta - mean a (as LibTorch's kernel); forward and backward share it.
+// b = beta - mean a (as LibTorch's kernel); the backward reuses the forward's.
 struct ChannelAffine {
   float a, b;
 };
