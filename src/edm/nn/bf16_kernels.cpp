@@ -61,6 +61,8 @@ struct Bf16Plane {
   const uint16_t* data;
   int64_t C, hw;
   bool channels_last;
+  // Sample n of a tensor whose data this plane starts.
+  Bf16Plane sample(int64_t n) const { return {data + n * C * hw, C, hw, channels_last}; }
 };
 
 // Channels [c, c + nc) at positions [p, p + np) of a plane as float32: r[j]
@@ -171,7 +173,7 @@ EDM_AVX512 void group_norm_silu_backward_sample(const float* x, const float* gam
     const __m512 c2 = _mm512_set1_ps(static_cast<float>(-dsc_g * rs * rs * rs * inv_m));
     const __m512 c3 = _mm512_set1_ps(static_cast<float>(-db_g * rs * inv_m));
     for (int64_t c = c0; c < c0 + channels; ++c) {
-      const __m512 c1 = _mm512_set1_ps(rs * gamma[c]);
+      const __m512 c1 = _mm512_set1_ps(a[c]);  // rstd gamma, the forward's
       for (int64_t p = 0; p < hw; p += kLanes) {
         const __mmask16 k = lanes_left(hw - p);
         const int64_t i = c * hw + p;
@@ -264,9 +266,7 @@ torch::Tensor to_float_add_bias(const torch::Tensor& y, const torch::Tensor& bia
   at::parallel_for(0, s.N * tiles, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t n = t / tiles;
-      Bf16Plane sample = plane;
-      sample.data += n * s.C * s.hw;
-      add_bias_channels(sample, (t % tiles) * kLanes, pb, po + n * s.C * s.hw);
+      add_bias_channels(plane.sample(n), (t % tiles) * kLanes, pb, po + n * s.C * s.hw);
     }
   });
   return out;
@@ -319,9 +319,7 @@ class GroupNormSiLU : public torch::autograd::Function<GroupNormSiLU> {
       std::vector<float> dz(static_cast<size_t>(s.C * s.hw));
       for (int64_t n = begin; n < end; ++n) {
         const int64_t first = n * s.C * s.hw;
-        Bf16Plane sample = g;
-        sample.data += first;
-        group_norm_silu_backward_sample(px + first, pgamma, pa + n * s.C, pb + n * s.C, sample, pm + n * groups,
+        group_norm_silu_backward_sample(px + first, pgamma, pa + n * s.C, pb + n * s.C, g.sample(n), pm + n * groups,
                                         pr + n * groups, groups, dz.data(), pdx + first, pdg + n * s.C, pdb + n * s.C);
       }
     });
