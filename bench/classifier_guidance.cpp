@@ -85,6 +85,7 @@ int64_t count_hits(Denoiser& guided, FashionCnn& judge, int64_t cls, uint64_t fi
 
 int main(int argc, char** argv) try {
   const Args a = parse(argc, argv);
+  edm::retain_freed_memory();  // as edm does
   init_threads(a.threads);
   auto net = load_denoiser(a.net, torch::kCPU);
   auto classifier = load_classifier(a.classifier, torch::kCPU);

@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
                {"ddpmpp", 4, false}};
     if (!edm::cpu_has_bfloat16() || !edm::networks::bf16_kernels_available())
       throw edm::Error("this CPU has no bfloat16 arithmetic (edm info says), so the kernels never run");
+    edm::retain_freed_memory();  // as edm does
     threads = edm::init_threads(threads);
     std::printf("%d threads, %d alternating rounds\n", threads, rounds);
     kernels_alone(rounds);

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
       jobs = {{"fmnist-s", 8, false}, {"fmnist-s", 32, false}, {"fmnist-m", 8, false}, {"fmnist-m", 32, false},
               {"ddpmpp", 1, true},    {"ncsnpp", 1, true},     {"adm", 1, true}};
     const auto device = edm::parse_device(device_name);
+    edm::retain_freed_memory();  // as edm does
     threads = edm::init_threads(threads);
     edm::warn_if_slow_blas();
     std::printf("device %s, %d threads\n", device.str().c_str(), threads);

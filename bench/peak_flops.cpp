@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     else if (a == "--seconds")
       seconds = std::stod(argv[i + 1]);
   }
+  edm::retain_freed_memory();  // as edm does
   threads = edm::init_threads(threads);
   const auto isa = edm::cpu_bfloat16_isa();
   std::printf("cpu, %d threads, bfloat16 arithmetic: %s\n", threads, isa.empty() ? "none (emulated)" : isa.c_str());

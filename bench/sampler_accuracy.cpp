@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads")
       threads = std::stoi(argv[i + 1]);
   }
+  edm::retain_freed_memory();  // as edm does
   init_threads(threads);
   auto data = load_fashion_mnist("train");
   auto pts = from_uint8(data.images.narrow(0, 0, num_points), torch::kFloat64);

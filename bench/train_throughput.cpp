@@ -239,6 +239,7 @@ int main(int argc, char** argv) {
     if (res)
       for (auto& j : jobs)
         if (!j.res) j.res = res;
+    edm::retain_freed_memory();  // as edm does
     threads = edm::init_threads(threads);
     edm::warn_if_slow_blas();
     std::printf("device %s, %d threads, LibTorch %s, precond %s; %lld warm-up steps, then >= %lld steps and >= %g s\n",

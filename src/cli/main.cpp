@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "edm/core/error.h"
+#include "edm/core/runtime.h"
 #include "edm/dist/launch.h"
 
 namespace {
@@ -27,6 +28,7 @@ bool check_command_name(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  edm::retain_freed_memory();
   edm::cli::set_command_line(argc, argv);
   CLI::App app{"edm: diffusion models in the EDM design space (Karras et al. 2022)", "edm"};
   app.require_subcommand(1);

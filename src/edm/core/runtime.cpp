@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <iostream>
@@ -34,6 +35,20 @@ int init_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
+}
+
+void retain_freed_memory() {
+  const char* off = std::getenv("EDM_RETAIN_MEMORY");
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if ((off && std::string(off) == "0") ||
+      (tunables && std::string(tunables).find("glibc.malloc.") != std::string::npos))
+    return;
+#if defined(__GLIBC__)
+  // Without mmap every block comes from the heap, and without trimming the
+  // heap keeps its pages: a block freed by one step is reused by the next.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
 }
 
 std::string cpu_bfloat16_isa() {

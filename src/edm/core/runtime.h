@@ -14,6 +14,15 @@ torch::Device parse_device(const std::string& name);
 // threads <= 0 means all cores. Returns the number in use.
 int init_threads(int threads = 0);
 
+// Keeps memory that tensors free in the process's heap for the next ones
+// instead of handing it back to the system (glibc malloc: no mmap, no trim).
+// A training step frees and reallocates the same activations each time, and
+// fresh pages cost a page fault each: on a virtual machine that doubled the
+// time of a small network's step. Peak memory is unchanged; it is simply
+// not returned between steps. Left as glibc's default where
+// EDM_RETAIN_MEMORY=0 or GLIBC_TUNABLES sets malloc options.
+void retain_freed_memory();
+
 // The CPU's bfloat16 arithmetic that oneDNN uses: "AMX-BF16", "AVX512_BF16",
 // or "" where there is none (bfloat16 would then be emulated, slower than
 // float32). EDM_CPU_BF16=0 in the environment reports none, to run as on
