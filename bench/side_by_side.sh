@@ -9,6 +9,10 @@
 #
 # The reference runs when EDM_REF names a checkout of NVlabs/edm and Debian's
 # python3 has torch (python3-torch); otherwise its columns read "skipped".
+# edm keeps freed memory in its heap (edm::retain_freed_memory); the
+# reference, as its users run it, does not. REF_RETAIN_MEMORY=1 runs the
+# reference with the same glibc malloc settings (GLIBC_TUNABLES), for a
+# like-for-like comparison; EDM_RETAIN_MEMORY=0 runs edm with glibc's default.
 # Needs the benchmarks built (sh scripts/build.sh builds them).
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,6 +31,11 @@ elif ! "$python" -c "import torch" 2>/dev/null; then
   echo "reference: skipped ($python has no torch: apt-get install python3-torch)"
   reference=no
 fi
+ref_tunables=${GLIBC_TUNABLES:-}
+if [ "${REF_RETAIN_MEMORY:-0}" = 1 ]; then
+  ref_tunables=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647
+  echo "reference: with edm's malloc settings ($ref_tunables)"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -44,7 +53,7 @@ edm_rate() {  # MODE PRESET BATCH [--bf16]
 }
 reference_rate() {  # MODE PRESET BATCH
   [ "$reference" = yes ] || { echo "-"; return; }
-  PYTHONWARNINGS=ignore "$python" bench/reference_throughput.py "$EDM_REF" "$work/$2.json" "$1" "$3" "$seconds" \
+  PYTHONWARNINGS=ignore GLIBC_TUNABLES="$ref_tunables" "$python" bench/reference_throughput.py "$EDM_REF" "$work/$2.json" "$1" "$3" "$seconds" \
     "$threads" | awk '{print $2}'
 }
 
