@@ -53,8 +53,8 @@ edm_rate() {  # MODE PRESET BATCH [--bf16]
 }
 reference_rate() {  # MODE PRESET BATCH
   [ "$reference" = yes ] || { echo "-"; return; }
-  PYTHONWARNINGS=ignore GLIBC_TUNABLES="$ref_tunables" "$python" bench/reference_throughput.py "$EDM_REF" "$work/$2.json" "$1" "$3" "$seconds" \
-    "$threads" | awk '{print $2}'
+  PYTHONWARNINGS=ignore GLIBC_TUNABLES="$ref_tunables" "$python" bench/reference_throughput.py "$EDM_REF" \
+    "$work/$2.json" "$1" "$3" "$seconds" "$threads" | awk '{print $2}'
 }
 
 echo

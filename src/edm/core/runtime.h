@@ -18,8 +18,9 @@ int init_threads(int threads = 0);
 // instead of handing it back to the system (glibc malloc: no mmap, no trim).
 // A training step frees and reallocates the same activations each time, and
 // fresh pages cost a page fault each: on a virtual machine that doubled the
-// time of a small network's step. Peak memory is unchanged; it is simply
-// not returned between steps. Left as glibc's default where
+// time of a small network's step. The peak stayed the same in the
+// benchmarks (bench/train_throughput); memory is just not returned between
+// steps. Left as glibc's default where
 // EDM_RETAIN_MEMORY=0 or GLIBC_TUNABLES sets malloc options.
 void retain_freed_memory();
 
