@@ -116,7 +116,10 @@ TEST(Bf16Kernels, ChannelsLastCastIsLibTorchsRounding) {
     const auto xr = x.clone().requires_grad_();
     const auto y = to_bf16_channels_last(xr);
     EXPECT_TRUE(same_values(y, x.to(torch::kBFloat16))) << shape;
-    EXPECT_TRUE(y.is_contiguous(kChannelsLast)) << shape;
+    // Channels-last strides, the one channel's included, from either dtype.
+    const auto strides = torch::empty(shape, kChannelsLast).strides().vec();
+    EXPECT_EQ(y.strides().vec(), strides) << shape;
+    EXPECT_EQ(to_bf16_channels_last(x.to(torch::kBFloat16)).strides().vec(), strides) << shape << " from bfloat16";
     const auto g = torch::randn(shape).to(torch::kBFloat16).contiguous(kChannelsLast);
     const auto dx = torch::autograd::grad({y}, {xr}, {g})[0];
     EXPECT_TRUE(torch::equal(dx, g.to(torch::kFloat32))) << "the gradient, cast exactly";

@@ -397,7 +397,12 @@ torch::Tensor to_bf16_channels_last(const torch::Tensor& x) {
   if (!bf16_kernels_available()) throw Error("to_bf16_channels_last needs AVX-512");
   if (!x.device().is_cpu() || x.dim() != 4) throw Error("to_bf16_channels_last: x must be [N, C, H, W] on the CPU");
   if (channels_last_memory(x)) return x.to(torch::kBFloat16);  // a cast keeps the layout
-  if (x.scalar_type() == torch::kBFloat16) return x.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (x.scalar_type() == torch::kBFloat16) {
+    // Not x.contiguous(ChannelsLast): with one channel that keeps x's NCHW
+    // strides, which LibTorch's convolution reads as the NCHW layout.
+    auto y = torch::empty(x.sizes(), x.options(), torch::MemoryFormat::ChannelsLast);
+    return y.copy_(x);
+  }
   if (x.scalar_type() != torch::kFloat32) throw Error("to_bf16_channels_last: x must be float32 or bfloat16");
   return ToChannelsLastBf16::apply(x);
 }
