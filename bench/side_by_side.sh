@@ -7,6 +7,11 @@
 #
 #   EDM_REF=/path/to/NVlabs-edm sh bench/side_by_side.sh [SECONDS] [THREADS]
 #
+# ROUNDS=N runs the cases N times over, one round after the other, so that a
+# machine whose speed drifts shows the spread of each ratio; CASES picks the
+# cases ("train fmnist-s 16; fwd ddpmpp 4": work, preset, batch), by default
+# the six of docs/performance.md.
+#
 # The reference runs when EDM_REF names a checkout of NVlabs/edm and Debian's
 # python3 has torch (python3-torch); otherwise its columns read "skipped".
 # edm keeps freed memory in its heap (edm::retain_freed_memory); the
@@ -20,6 +25,9 @@ seconds=${1:-10}
 threads=${2:-2}
 bench=build/bench
 python=${PYTHON:-/usr/bin/python3}
+rounds=${ROUNDS:-1}
+case "$rounds" in '' | *[!0-9]* | 0) echo "side_by_side: ROUNDS must be a positive integer, got '$rounds'" >&2; exit 2 ;; esac
+cases=${CASES:-train fmnist-s 16; train fmnist-s 64; train fmnist-m 16; train ddpmpp 4; fwd fmnist-s 64; fwd ddpmpp 4}
 for b in peak_flops network_throughput train_throughput; do
   [ -x "$bench/$b" ] || { echo "side_by_side: $bench/$b is missing: run sh scripts/build.sh" >&2; exit 1; }
 done
@@ -57,23 +65,30 @@ reference_rate() {  # MODE PRESET BATCH
     "$work/$2.json" "$1" "$3" "$seconds" "$threads" | awk '{print $2}'
 }
 
-echo
-printf '%-6s %-9s %5s %9s %9s %9s %8s %8s %16s %16s\n' work preset batch "ref f32" "edm f32" "edm bf16" \
-  "f32/ref" "bf16/ref" "f32 GF/s (peak)" "bf16 GF/s (peak)"
-for case in "train fmnist-s 16" "train fmnist-s 64" "train fmnist-m 16" "train ddpmpp 4" "fwd fmnist-s 64" \
-  "fwd ddpmpp 4"; do
-  set -- $case
-  mode=$1 preset=$2 batch=$3
-  # The edm.config of the case (for the reference) and its GFLOP per image.
-  gflop=$("$bench/network_throughput" --threads "$threads" --seconds 0 --write-configs "$work" "$preset:1:fwd" |
-    awk -v p="$preset" '$1 == p {print $7}')
-  [ "$mode" = train ] && gflop=$(awk -v g="$gflop" 'BEGIN {print 3 * g}')
-  ref=$(reference_rate "$mode" "$preset" "$batch")
-  f32=$(edm_rate "$mode" "$preset" "$batch" "")
-  bf16=$(edm_rate "$mode" "$preset" "$batch" --bf16)
-  awk -v m="$mode" -v p="$preset" -v b="$batch" -v r="$ref" -v f="$f32" -v h="$bf16" -v g="$gflop" \
-    -v pf="$peak_f32" -v ph="$peak_bf16" 'BEGIN {
-      rf = (r == "-") ? "-" : sprintf("%.2fx", f / r); rh = (r == "-") ? "-" : sprintf("%.2fx", h / r)
-      printf "%-6s %-9s %5d %9s %9.1f %9.1f %8s %8s %8.1f (%3.0f%%) %8.1f (%3.0f%%)\n", m, p, b, r, f, h, rf, rh,
-        f * g, 100 * f * g / pf, h * g, 100 * h * g / ph }'
+round=1
+while [ "$round" -le "$rounds" ]; do
+  [ "$rounds" -gt 1 ] && printf '\nround %d of %d\n' "$round" "$rounds"
+  echo
+  printf '%-6s %-9s %5s %9s %9s %9s %8s %8s %16s %16s\n' work preset batch "ref f32" "edm f32" "edm bf16" \
+    "f32/ref" "bf16/ref" "f32 GF/s (peak)" "bf16 GF/s (peak)"
+  echo "$cases" | tr ';' '\n' | while read -r mode preset batch; do
+    [ -n "$mode" ] || continue
+    case "$mode:$batch" in
+      train:[1-9]* | fwd:[1-9]*) ;;
+      *) echo "side_by_side: a case is 'train|fwd PRESET BATCH', got '$mode $preset $batch'" >&2; exit 2 ;;
+    esac
+    # The edm.config of the case (for the reference) and its GFLOP per image.
+    gflop=$("$bench/network_throughput" --threads "$threads" --seconds 0 --write-configs "$work" "$preset:1:fwd" |
+      awk -v p="$preset" '$1 == p {print $7}')
+    [ "$mode" = train ] && gflop=$(awk -v g="$gflop" 'BEGIN {print 3 * g}')
+    ref=$(reference_rate "$mode" "$preset" "$batch")
+    f32=$(edm_rate "$mode" "$preset" "$batch" "")
+    bf16=$(edm_rate "$mode" "$preset" "$batch" --bf16)
+    awk -v m="$mode" -v p="$preset" -v b="$batch" -v r="$ref" -v f="$f32" -v h="$bf16" -v g="$gflop" \
+      -v pf="$peak_f32" -v ph="$peak_bf16" 'BEGIN {
+        rf = (r == "-") ? "-" : sprintf("%.2fx", f / r); rh = (r == "-") ? "-" : sprintf("%.2fx", h / r)
+        printf "%-6s %-9s %5d %9s %9.1f %9.1f %8s %8s %8.1f (%3.0f%%) %8.1f (%3.0f%%)\n", m, p, b, r, f, h, rf, rh,
+          f * g, 100 * f * g / pf, h * g, 100 * h * g / ph }'
+  done || exit $?
+  round=$((round + 1))
 done
