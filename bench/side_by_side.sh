@@ -28,6 +28,13 @@ python=${PYTHON:-/usr/bin/python3}
 rounds=${ROUNDS:-1}
 case "$rounds" in '' | *[!0-9]* | 0) echo "side_by_side: ROUNDS must be a positive integer, got '$rounds'" >&2; exit 2 ;; esac
 cases=${CASES:-train fmnist-s 16; train fmnist-s 64; train fmnist-m 16; train ddpmpp 4; fwd fmnist-s 64; fwd ddpmpp 4}
+# Every case checked before any work, so that a bad one costs no run.
+echo "$cases" | tr ';' '\n' | while read -r mode preset batch; do
+  case "$mode:$batch" in
+    : | train:[1-9]* | fwd:[1-9]*) ;;
+    *) echo "side_by_side: a case is 'train|fwd PRESET BATCH', got '$mode $preset $batch'" >&2; exit 2 ;;
+  esac
+done || exit $?
 for b in peak_flops network_throughput train_throughput; do
   [ -x "$bench/$b" ] || { echo "side_by_side: $bench/$b is missing: run sh scripts/build.sh" >&2; exit 1; }
 done
@@ -73,10 +80,6 @@ while [ "$round" -le "$rounds" ]; do
     "f32/ref" "bf16/ref" "f32 GF/s (peak)" "bf16 GF/s (peak)"
   echo "$cases" | tr ';' '\n' | while read -r mode preset batch; do
     [ -n "$mode" ] || continue
-    case "$mode:$batch" in
-      train:[1-9]* | fwd:[1-9]*) ;;
-      *) echo "side_by_side: a case is 'train|fwd PRESET BATCH', got '$mode $preset $batch'" >&2; exit 2 ;;
-    esac
     # The edm.config of the case (for the reference) and its GFLOP per image.
     gflop=$("$bench/network_throughput" --threads "$threads" --seconds 0 --write-configs "$work" "$preset:1:fwd" |
       awk -v p="$preset" '$1 == p {print $7}')
