@@ -251,3 +251,25 @@ TEST(GenerateCli, StepsCommandWritesAFileGenerateReads) {
   r = test::run_edm("steps --net " + f.model + " --nfe 1 --out " + steps);  // no steps to search
   EXPECT_EQ(r.exit_code, 2) << r.output;
 }
+
+TEST(GenerateCli, StepsWindowWritesSigmaMaxThenTheBestWindow) {
+  Fixture f;
+  const std::string steps = f.dir / "window.txt";
+  const std::string base = "steps --net " + f.model + " --nfe 6 --sampler unipc --seeds 0-7 --method window ";
+  auto r = test::run_edm(base + "--ref-steps 64 --window-hi 20,10 --window-lo 0.05 --window-rho 7 --out " + steps);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto t = read_steps_file(steps);
+  ASSERT_EQ(t.size(), 6u);
+  EXPECT_EQ(t[0], 80);
+  EXPECT_TRUE(std::abs(t[1] - 20) < 1e-9 || std::abs(t[1] - 10) < 1e-9) << t[1];
+  EXPECT_NEAR(t[5], 0.05, 1e-12);
+  EXPECT_NE(r.output.find("sigma_hi 20"), std::string::npos) << r.output;  // every window is reported
+  EXPECT_NE(r.output.find("sigma_hi 10"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("on the default levels"), std::string::npos) << r.output;
+  for (std::string bad : {"--window-hi 80,100", "--window-lo x", "--window-rho 0", "--method best"}) {
+    r = test::run_edm(base + bad + " --out " + steps);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
+  }
+  EXPECT_EQ(read_steps_file(steps), t);  // a refused run leaves the earlier file
+}

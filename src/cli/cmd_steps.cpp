@@ -1,13 +1,18 @@
 // edm steps: searches the time steps of a sampler for a model and an NFE
-// budget (GITS-style, step_search.h) and writes them for --steps-file.
+// budget (GITS-style, step_search.h, or a window, step_window.h) and writes
+// them for --steps-file.
+#include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "common.h"
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
 #include "edm/model/model_file.h"
 #include "edm/sampling/generate.h"
+#include "edm/sampling/step_fit.h"
 #include "edm/sampling/step_search.h"
+#include "edm/sampling/step_window.h"
 #include "edm/sampling/steps_file.h"
 #include "sampler_args.h"
 
@@ -15,14 +20,59 @@ namespace edm::cli {
 
 namespace {
 
+std::string join(const std::vector<double>& values) {
+  std::ostringstream s;
+  for (size_t i = 0; i < values.size(); ++i) s << (i ? "," : "") << values[i];
+  return s.str();
+}
+
 struct StepsArgs {
   RuntimeOptions runtime;
-  std::string net, out, seeds = "0-31", sampler = "ipndm";
-  int64_t nfe = 10;
+  std::string net, out, seeds = "0-31", sampler = "ipndm", method = "search";
+  int64_t nfe = 10, ref_steps = 256;
   StepSearchOptions search;
+  std::string window_hi = join(StepWindowGrid{}.sigma_hi), window_lo = join(StepWindowGrid{}.sigma_lo),
+              window_rho = join(StepWindowGrid{}.rho);
   SamplerOptions o;
   PrecisionOptions precision;
 };
+
+StepWindowGrid window_grid(const StepsArgs& a) {
+  StepWindowGrid g;
+  g.sigma_hi = parse_double_list(a.window_hi, "window-hi");
+  g.sigma_lo = parse_double_list(a.window_lo, "window-lo");
+  g.rho = parse_double_list(a.window_rho, "window-rho");
+  return g;
+}
+
+// The window of the grid with the least end-point error of the sampler on the
+// seeds, against the same seeds solved by --ref-steps Heun steps.
+void write_window(const StepsArgs& a, Denoiser& net, const SamplerInfo& sampler, const torch::Tensor& latents,
+                  const torch::Tensor& labels, int64_t levels, const std::string& what) {
+  const auto grid = window_grid(a);
+  const double sigma_max = noise_levels(net, a.o).front();
+  std::cout << grid_windows(grid, sigma_max).size() << " windows to try\n";  // checks the grid before the solve
+  std::cout << "solving the seeds with " << a.ref_steps << " Heun steps\n";
+  StepFitObjective objective(net, latents, labels, sampler, a.o, a.ref_steps);
+  SamplerOptions plain = a.o;
+  plain.num_steps = levels;
+  auto plain_levels = noise_levels(net, plain);
+  plain_levels.pop_back();  // the final 0 is implied
+  const double reference = objective(plain_levels);
+  std::printf("%s on its default levels: error %.4g\n", a.sampler.c_str(), reference);
+  auto best = search_window([&](const std::vector<double>& t) { return objective(t); }, sigma_max, levels, grid,
+                            [](const StepWindow& w, double e) {
+                              std::printf("sigma_hi %-6g sigma_lo %-6g rho %-4g error %.4g\n", w.sigma_hi, w.sigma_lo,
+                                          w.rho, e);
+                              std::fflush(stdout);
+                            });
+  char chosen[160];
+  std::snprintf(chosen, sizeof chosen,
+                " (window: sigma_hi %g, sigma_lo %g, rho %g; error %.4g, %.4g on the default levels)",
+                best.window.sigma_hi, best.window.sigma_lo, best.window.rho, best.error, reference);
+  write_steps_file(a.out, best.levels, what + chosen);
+  std::cout << levels << " noise levels in " << a.out << chosen << "\n";
+}
 
 void run(StepsArgs& a) {
   init_threads(a.runtime.threads);
@@ -34,10 +84,14 @@ void run(StepsArgs& a) {
   SeedBatch rnd(parse_seed_list(a.seeds));
   GenerateOptions gen;
   auto in = draw_seed_inputs(rnd, *net, gen, device);
+  const std::string what = std::to_string(levels) + " noise levels for " + a.sampler + " at " + std::to_string(a.nfe) +
+                           " NFE, searched on seeds " + a.seeds;
+  if (a.method == "window") {
+    write_window(a, *net, sampler, in.latents, in.class_labels, levels, what);
+    return;
+  }
   auto t = StepSearch(*net, in.latents, in.class_labels, a.o, a.search).levels(levels);
-  write_steps_file(a.out, t,
-                   std::to_string(levels) + " noise levels for " + a.sampler + " at " + std::to_string(a.nfe) +
-                       " NFE, searched on seeds " + a.seeds + " (grid " + std::to_string(a.search.grid) + ")");
+  write_steps_file(a.out, t, what + " (grid " + std::to_string(a.search.grid) + ")");
   std::cout << levels << " noise levels in " << a.out << "\n";
 }
 
@@ -52,7 +106,17 @@ void register_steps(CLI::App& app) {
   sub->add_option("--sampler", a->sampler, "The sampler the steps are for (sets the number of levels)")
       ->capture_default_str();
   sub->add_option("--seeds", a->seeds, "Seeds whose trajectories the search uses")->capture_default_str();
-  sub->add_option("--grid", a->search.grid, "Fine EDM noise levels the steps are chosen from")->capture_default_str();
+  sub->add_option("--method", a->method,
+                  "search: GITS-style dynamic programming; window: sigma_max, then a rho window searched on a grid")
+      ->check(CLI::IsMember({"search", "window"}))
+      ->capture_default_str();
+  sub->add_option("--grid", a->search.grid, "search: fine EDM noise levels the steps are chosen from")
+      ->capture_default_str();
+  sub->add_option("--ref-steps", a->ref_steps, "window: Heun steps of the seeds' reference solution")
+      ->capture_default_str();
+  sub->add_option("--window-hi", a->window_hi, "window: the sigma_hi values tried")->capture_default_str();
+  sub->add_option("--window-lo", a->window_lo, "window: the sigma_lo values tried")->capture_default_str();
+  sub->add_option("--window-rho", a->window_rho, "window: the rho values tried")->capture_default_str();
   sub->add_option("--sigma_min", a->o.sigma_min, "Lowest noise level (default: 0.002)");
   sub->add_option("--sigma_max", a->o.sigma_max, "Highest noise level (default: 80)");
   sub->add_option("--rho", a->o.disc.rho, "The grid's time step exponent")->capture_default_str();
