@@ -5,10 +5,13 @@
 // used). Prints tables and draws a log-log plot. The RMSE over the 32 latents
 // is dominated by the few whose trajectory ends in another mode (training
 // image) than the reference's, so two more tables split it: how many latents
-// did, and the median of the per-latent RMSE.
+// did, and the median of the per-latent RMSE. Rows on searched, fitted and
+// window levels (made from other latents) follow; --latents N measures N
+// latents from seed 0 instead of 32.
 //
 //   build/bench/sampler_accuracy [--points 2000] [--ref-steps 1024] [--plot FILE] [--threads N]
-//                                [--searched-only 1]
+//                                [--searched-only 1] [--latents 32]
+//                                [--rows main,searched,fitted,window,adaptive]
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -24,6 +27,7 @@
 #include "edm/sampling/samplers.h"
 #include "edm/sampling/step_fit.h"
 #include "edm/sampling/step_search.h"
+#include "edm/sampling/step_window.h"
 #include "edm/viz/plot.h"
 
 using namespace edm;
@@ -89,12 +93,15 @@ int64_t steps_for(const Solver& s, int64_t nfe) {
 }
 
 // One row and plot series: `sampler` on the levels `levels_for(nfe)` gives,
-// one evaluation per level, at each NFE.
+// one evaluation per level, at each NFE. With `switched` a second row gives
+// how many latents ended in another mode.
 void levels_row(const std::string& label, const SamplerInfo& sampler, const std::vector<int64_t>& nfes,
                 const std::function<std::vector<double>(int64_t)>& levels_for, IdealDenoiser& net,
-                const torch::Tensor& latents, const torch::Tensor& truth, plot::Plot& p) {
+                const torch::Tensor& latents, const torch::Tensor& truth, plot::Plot& p,
+                const std::function<int64_t(const torch::Tensor&)>& switched = {}) {
   std::printf("%-22s", label.c_str());
   std::vector<double> xs, ys;
+  std::vector<int64_t> counts;
   for (auto nfe : nfes) {
     SamplerOptions o;
     o.steps = levels_for(nfe);
@@ -102,17 +109,25 @@ void levels_row(const std::string& label, const SamplerInfo& sampler, const std:
     auto x = run_sampler(sampler, net, latents, {}, {}, o);
     xs.push_back(static_cast<double>(nfe));
     ys.push_back((x - truth).square().mean().sqrt().item<double>());
+    if (switched) counts.push_back(switched(x));
     std::printf(" %8.4f", ys.back());
     std::fflush(stdout);
   }
   std::printf("\n");
+  if (switched) {
+    std::printf("%-22s", "  in another mode");
+    for (auto c : counts) std::printf(" %8lld", static_cast<long long>(c));
+    std::printf("\n");
+  }
   p.add_series(label, xs, ys, {}, 2, 3);
 }
 
 // 32 latents other than the measured ones (seed 1), to search or fit levels on.
 torch::Tensor other_latents(const torch::Tensor& latents) {
   auto gen = seed_generator(1);
-  return at::randn(latents.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat32));
+  auto shape = latents.sizes().vec();
+  shape[0] = 32;
+  return at::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat32));
 }
 
 // Samplers on time steps searched for each NFE (step_search.h) with the
@@ -145,6 +160,38 @@ void fitted_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const tor
       return fit_levels(objective, start, StepFitOptions{});
     };
     levels_row(label, info, few, fit, net, latents, truth, p);
+  }
+}
+
+// Samplers on window levels (step_window.h) searched for each NFE up to 15 on
+// the other latents: sigma_max, then a rho window of the default grid.
+void window_rows(IdealDenoiser& net, const torch::Tensor& truth, const torch::Tensor& truth_nearest,
+                 const torch::Tensor& latents, plot::Plot& p) {
+  const auto search_latents = other_latents(latents);
+  const std::vector<int64_t> few = {5, 7, 9, 10, 11, 15};  // 10 too: UniPC and iPNDM make any NFE
+  std::printf("%-22s", "NFE");
+  for (auto n : few) std::printf(" %8lld", static_cast<long long>(n));
+  std::printf("\n");
+  auto switched = [&](const torch::Tensor& x) {
+    return (nearest_point(x, net.points()) != truth_nearest).sum().item<int64_t>();
+  };
+  for (auto [label, sampler] : {std::pair{"UniPC-3, window", "unipc"}, {"iPNDM (4), window", "ipndm"}}) {
+    const SamplerInfo& info = find_sampler(sampler);
+    StepFitObjective objective(net, search_latents, {}, info, SamplerOptions{}, 256);
+    std::string chosen;  // the window of each NFE, printed after the row
+    auto window = [&](int64_t nfe) {
+      const int64_t levels = steps_for_nfe(info, SamplerOptions{}, nfe);
+      auto best = search_window([&](const std::vector<double>& t) { return objective(t); }, default_sigma_max("edm"),
+                                levels, StepWindowGrid{});
+      char line[160];
+      std::snprintf(
+          line, sizeof line, "  %lld NFE: sigma_hi %g, sigma_lo %g, rho %g (error %.4f on the other latents)\n",
+          static_cast<long long>(nfe), best.window.sigma_hi, best.window.sigma_lo, best.window.rho, best.error);
+      chosen += line;
+      return best.levels;
+    };
+    levels_row(label, info, few, window, net, latents, truth, p, switched);
+    std::printf("%s", chosen.c_str());
   }
 }
 
@@ -188,10 +235,10 @@ void print_splits(const std::vector<std::pair<std::string, std::vector<Error>>>&
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t num_points = 2000, ref_steps = 1024;
+  int64_t num_points = 2000, ref_steps = 1024, num_latents = 32;
   std::string plot_path = "sampler_accuracy.png";
   int threads = 0;
-  bool searched_only = false;
+  std::string rows = "main,searched,fitted,window,adaptive";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--points")
@@ -200,10 +247,14 @@ int main(int argc, char** argv) {
       ref_steps = std::stoll(argv[i + 1]);
     else if (a == "--plot")
       plot_path = argv[i + 1];
-    else if (a == "--searched-only")  // value 1: only the rows on searched and fitted steps
-      searched_only = std::stoi(argv[i + 1]) != 0;
+    else if (a == "--searched-only")  // value 1: only the rows on searched, fitted and window steps
+      rows = std::stoi(argv[i + 1]) != 0 ? "searched,fitted,window" : rows;
+    else if (a == "--rows")  // some of main,searched,fitted,window,adaptive
+      rows = argv[i + 1];
     else if (a == "--threads")
       threads = std::stoi(argv[i + 1]);
+    else if (a == "--latents")
+      num_latents = std::stoll(argv[i + 1]);
   }
   edm::retain_freed_memory();  // as edm does
   init_threads(threads);
@@ -211,7 +262,7 @@ int main(int argc, char** argv) {
   auto pts = from_uint8(data.images.narrow(0, 0, num_points), torch::kFloat64);
   IdealDenoiser net(pts, {}, 0.1, 0, /*fast=*/true);
   auto gen = seed_generator(0);
-  auto latents = at::randn({32, 1, 28, 28}, gen, torch::TensorOptions().dtype(torch::kFloat32));
+  auto latents = at::randn({num_latents, 1, 28, 28}, gen, torch::TensorOptions().dtype(torch::kFloat32));
   auto zero = [](const torch::Tensor& x) { return torch::zeros_like(x); };
 
   SamplerOptions ref;
@@ -220,10 +271,12 @@ int main(int argc, char** argv) {
   auto truth = edm_sampler(net, latents, {}, zero, ref);
 
   const std::vector<int64_t> nfes = {5, 7, 9, 11, 15, 19, 23, 27, 35, 47, 63};
-  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> curves;
-  std::printf("%-22s", "NFE");
-  for (auto n : nfes) std::printf(" %8lld", static_cast<long long>(n));
-  std::printf("\n");
+  auto has = [&](const std::string& row) { return ("," + rows + ",").find("," + row + ",") != std::string::npos; };
+  if (has("main") || has("searched") || has("fitted")) {
+    std::printf("%-22s", "NFE");
+    for (auto n : nfes) std::printf(" %8lld", static_cast<long long>(n));
+    std::printf("\n");
+  }
   plot::Plot p;
   p.title("Sampler error vs NFE (ideal GMM denoiser, Fashion-MNIST)")
       .xlabel("NFE")
@@ -233,7 +286,7 @@ int main(int argc, char** argv) {
       .size(900, 600);
   std::vector<std::pair<std::string, std::vector<Error>>> splits;
   const auto truth_nearest = nearest_point(truth, pts);
-  for (const auto& s : searched_only ? std::vector<Solver>{} : solvers()) {
+  for (const auto& s : has("main") ? solvers() : std::vector<Solver>{}) {
     std::printf("%-22s", s.label.c_str());
     std::vector<double> xs, ys;
     std::vector<Error> errors;
@@ -251,9 +304,10 @@ int main(int argc, char** argv) {
     splits.emplace_back(s.label, errors);
   }
   print_splits(splits, nfes);
-  searched_rows(net, nfes, truth, latents, p);
-  fitted_rows(net, nfes, truth, latents, p);
-  if (!searched_only) adaptive_rows(net, latents, truth, p);
+  if (has("searched")) searched_rows(net, nfes, truth, latents, p);
+  if (has("fitted")) fitted_rows(net, nfes, truth, latents, p);
+  if (has("window")) window_rows(net, truth, truth_nearest, latents, p);
+  if (has("adaptive")) adaptive_rows(net, latents, truth, p);
   p.save(plot_path);
   std::cout << "plot in " << plot_path << "\n";
 }
