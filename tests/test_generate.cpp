@@ -266,10 +266,13 @@ TEST(GenerateCli, StepsWindowWritesSigmaMaxThenTheBestWindow) {
   EXPECT_NE(r.output.find("sigma_hi 20"), std::string::npos) << r.output;  // every window is reported
   EXPECT_NE(r.output.find("sigma_hi 10"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("on the default levels"), std::string::npos) << r.output;
-  for (std::string bad : {"--window-hi 80,100", "--window-lo x", "--window-rho 0", "--method best"}) {
+  for (std::string bad : {"--window-hi 80,100", "--window-lo x", "--window-rho 0", "--method best", "--grid 64"}) {
     r = test::run_edm(base + bad + " --out " + steps);
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
     EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
   }
+  r = test::run_edm("steps --net " + f.model + " --nfe 6 --window-hi 20 --out " + steps);  // --method search
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--window-hi does not apply to --method search"), std::string::npos) << r.output;
   EXPECT_EQ(read_steps_file(steps), t);  // a refused run leaves the earlier file
 }

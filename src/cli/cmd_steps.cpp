@@ -122,7 +122,16 @@ void register_steps(CLI::App& app) {
   sub->add_option("--rho", a->o.disc.rho, "The grid's time step exponent")->capture_default_str();
   add_runtime_options(sub, a->runtime);
   add_precision_options(sub, a->precision);
-  sub->callback([a] { run(*a); });
+  sub->callback([a, sub] {
+    // Each method's own options are an error with the other.
+    const bool window = a->method == "window";
+    for (const char* name : {"--grid", "--ref-steps", "--window-hi", "--window-lo", "--window-rho"}) {
+      const bool window_option = std::string(name) != "--grid";
+      if (sub->count(name) > 0 && window_option != window)
+        throw UsageError(std::string(name) + " does not apply to --method " + a->method);
+    }
+    run(*a);
+  });
 }
 
 }  // namespace edm::cli
