@@ -113,6 +113,7 @@ void register_steps(CLI::App& app) {
   sub->add_option("--grid", a->search.grid, "search: fine EDM noise levels the steps are chosen from")
       ->capture_default_str();
   sub->add_option("--ref-steps", a->ref_steps, "window: Heun steps of the seeds' reference solution")
+      ->check(CLI::Range(int64_t{2}, int64_t{1000000}))
       ->capture_default_str();
   sub->add_option("--window-hi", a->window_hi, "window: the sigma_hi values tried")->capture_default_str();
   sub->add_option("--window-lo", a->window_lo, "window: the sigma_lo values tried")->capture_default_str();

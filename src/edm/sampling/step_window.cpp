@@ -28,6 +28,7 @@ std::vector<double> window_levels(double sigma_max, const StepWindow& w, int64_t
 std::vector<StepWindow> grid_windows(const StepWindowGrid& grid, double sigma_max) {
   for (const auto* values : {&grid.sigma_hi, &grid.sigma_lo, &grid.rho}) {
     if (values->empty()) throw UsageError("a window grid needs at least one sigma_hi, sigma_lo and rho");
+    if (values->size() > 1000) throw UsageError("a window grid takes at most 1000 values of each number");
     for (double v : *values)
       if (!(v > 0 && std::isfinite(v)))
         throw UsageError("a window grid's values must be positive and finite, got " + std::to_string(v));

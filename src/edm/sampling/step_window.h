@@ -32,8 +32,8 @@ struct StepWindowGrid {
 };
 
 // The grid's windows with sigma_max > sigma_hi > sigma_lo, in grid order.
-// Throws UsageError for an empty list, a value that is not positive, or a
-// grid with no such window.
+// Throws UsageError for an empty list or one of more than 1000 values, a
+// value that is not positive, or a grid with no such window.
 std::vector<StepWindow> grid_windows(const StepWindowGrid& grid, double sigma_max);
 
 struct StepWindowChoice {
