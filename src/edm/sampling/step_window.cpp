@@ -9,9 +9,13 @@
 
 namespace edm {
 
+bool window_fits(double sigma_max, const StepWindow& w) {
+  return sigma_max > w.sigma_hi && w.sigma_hi > w.sigma_lo && w.sigma_lo > 0;
+}
+
 std::vector<double> window_levels(double sigma_max, const StepWindow& w, int64_t num_levels) {
   if (num_levels < 3) throw UsageError("a window needs at least 3 noise levels, got " + std::to_string(num_levels));
-  if (!(sigma_max > w.sigma_hi && w.sigma_hi > w.sigma_lo && w.sigma_lo > 0)) {
+  if (!window_fits(sigma_max, w)) {
     std::ostringstream s;
     s << "a window needs sigma_max > sigma_hi > sigma_lo > 0, got " << sigma_max << ", " << w.sigma_hi << ", "
       << w.sigma_lo;
@@ -37,7 +41,7 @@ std::vector<StepWindow> grid_windows(const StepWindowGrid& grid, double sigma_ma
   for (double hi : grid.sigma_hi)
     for (double lo : grid.sigma_lo)
       for (double rho : grid.rho)
-        if (hi < sigma_max && lo < hi) windows.push_back({hi, lo, rho});
+        if (window_fits(sigma_max, {hi, lo, rho})) windows.push_back({hi, lo, rho});
   if (windows.empty()) {
     std::ostringstream s;
     s << "no window of the grid fits below sigma_max " << sigma_max << " (each needs sigma_max > sigma_hi > sigma_lo)";

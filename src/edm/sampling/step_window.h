@@ -6,8 +6,9 @@
 // where trajectories part towards different images and few-step solvers
 // lose the most. Three numbers, searched on a grid by the sampler's own
 // end-point error on a few dozen seeds of the model (step_fit.h's
-// objective): a family small enough not to fit one set of seeds' accidents,
-// which moving every level does (docs/sampling.md).
+// objective): less room to fit one set of seeds' accidents than moving
+// every level, though the error on the seeds searched still underestimates
+// the error on others (docs/sampling.md).
 #pragma once
 #include <functional>
 #include <vector>
@@ -19,6 +20,9 @@ namespace edm {
 struct StepWindow {
   double sigma_hi = 20, sigma_lo = 0.05, rho = 7;
 };
+
+// sigma_max > sigma_hi > sigma_lo > 0: the windows window_levels takes.
+bool window_fits(double sigma_max, const StepWindow& w);
 
 // t_0 = sigma_max, then num_levels - 1 EDM levels (exponent rho) from
 // sigma_hi down to sigma_lo. Needs sigma_max > sigma_hi > sigma_lo > 0 and
