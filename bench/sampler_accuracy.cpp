@@ -172,9 +172,7 @@ void window_rows(IdealDenoiser& net, const torch::Tensor& truth, const torch::Te
   std::printf("%-22s", "NFE");
   for (auto n : few) std::printf(" %8lld", static_cast<long long>(n));
   std::printf("\n");
-  auto switched = [&](const torch::Tensor& x) {
-    return (nearest_point(x, net.points()) != truth_nearest).sum().item<int64_t>();
-  };
+  auto switched = [&](const torch::Tensor& x) { return error_of(x, truth, truth_nearest, net.points()).switched; };
   for (auto [label, sampler] : {std::pair{"UniPC-3, window", "unipc"}, {"iPNDM (4), window", "ipndm"}}) {
     const SamplerInfo& info = find_sampler(sampler);
     StepFitObjective objective(net, search_latents, {}, info, SamplerOptions{}, 256);

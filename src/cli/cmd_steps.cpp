@@ -49,15 +49,15 @@ StepWindowGrid window_grid(const StepsArgs& a) {
 // seeds, against the same seeds solved by --ref-steps Heun steps.
 void write_window(const StepsArgs& a, Denoiser& net, const SamplerInfo& sampler, const torch::Tensor& latents,
                   const torch::Tensor& labels, int64_t levels, const std::string& what) {
-  const auto grid = window_grid(a);
-  const double sigma_max = noise_levels(net, a.o).front();
-  std::cout << grid_windows(grid, sigma_max).size() << " windows to try\n";  // checks the grid before the solve
-  std::cout << "solving the seeds with " << a.ref_steps << " Heun steps\n";
-  StepFitObjective objective(net, latents, labels, sampler, a.o, a.ref_steps);
-  SamplerOptions plain = a.o;
+  SamplerOptions plain = a.o;  // the sampler's default levels, for comparison
   plain.num_steps = levels;
   auto plain_levels = noise_levels(net, plain);
   plain_levels.pop_back();  // the final 0 is implied
+  const double sigma_max = plain_levels.front();
+  const auto grid = window_grid(a);
+  std::cout << grid_windows(grid, sigma_max).size() << " windows to try\n";  // checks the grid before the solve
+  std::cout << "solving the seeds with " << a.ref_steps << " Heun steps\n";
+  StepFitObjective objective(net, latents, labels, sampler, a.o, a.ref_steps);
   const double reference = objective(plain_levels);
   std::printf("%s on its default levels: error %.4g\n", a.sampler.c_str(), reference);
   auto best = search_window([&](const std::vector<double>& t) { return objective(t); }, sigma_max, levels, grid,
