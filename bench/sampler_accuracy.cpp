@@ -7,11 +7,13 @@
 // image) than the reference's, so two more tables split it: how many latents
 // did, and the median of the per-latent RMSE. Rows on searched, fitted and
 // window levels (made from other latents) follow; --latents N measures N
-// latents from seed 0 instead of 32.
+// latents from seed 0 instead of 32. The window-fit rows (not in the default
+// rows: about 20 minutes each) fit every level from the window, on
+// --fit-latents other latents.
 //
 //   build/bench/sampler_accuracy [--points 2000] [--ref-steps 1024] [--plot FILE] [--threads N]
-//                                [--searched-only 1] [--latents 32]
-//                                [--rows main,searched,fitted,window,adaptive]
+//                                [--searched-only 1] [--latents 32] [--fit-latents 512]
+//                                [--rows main,searched,fitted,window,window-fit,adaptive]
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -102,6 +104,7 @@ void levels_row(const std::string& label, const SamplerInfo& sampler, const std:
   std::printf("%-22s", label.c_str());
   std::vector<double> xs, ys;
   std::vector<int64_t> counts;
+  std::vector<double> first;  // RMSE on the bench's own 32 latents, when there are more
   for (auto nfe : nfes) {
     SamplerOptions o;
     o.steps = levels_for(nfe);
@@ -110,6 +113,8 @@ void levels_row(const std::string& label, const SamplerInfo& sampler, const std:
     xs.push_back(static_cast<double>(nfe));
     ys.push_back((x - truth).square().mean().sqrt().item<double>());
     if (switched) counts.push_back(switched(x));
+    if (switched && latents.size(0) > 32)
+      first.push_back((x - truth).narrow(0, 0, 32).square().mean().sqrt().item<double>());
     std::printf(" %8.4f", ys.back());
     std::fflush(stdout);
   }
@@ -119,14 +124,20 @@ void levels_row(const std::string& label, const SamplerInfo& sampler, const std:
     for (auto c : counts) std::printf(" %8lld", static_cast<long long>(c));
     std::printf("\n");
   }
+  if (!first.empty()) {
+    std::printf("%-22s", "  first 32 latents");
+    for (auto e : first) std::printf(" %8.4f", e);
+    std::printf("\n");
+  }
   p.add_series(label, xs, ys, {}, 2, 3);
 }
 
-// 32 latents other than the measured ones (seed 1), to search or fit levels on.
-torch::Tensor other_latents(const torch::Tensor& latents) {
+// Latents other than the measured ones (seed 1), to search or fit levels on;
+// the first 32 are the same whatever the count.
+torch::Tensor other_latents(const torch::Tensor& latents, int64_t count = 32) {
   auto gen = seed_generator(1);
   auto shape = latents.sizes().vec();
-  shape[0] = 32;
+  shape[0] = count;
   return at::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat32));
 }
 
@@ -157,23 +168,26 @@ void fitted_rows(IdealDenoiser& net, const std::vector<int64_t>& nfes, const tor
       o.num_steps = steps_for_nfe(info, o, nfe);
       auto start = noise_levels(net, o);
       start.pop_back();  // the final 0 is implied
-      return fit_levels(objective, start, StepFitOptions{});
+      return fit_levels([&](const std::vector<double>& t) { return objective(t); }, start, StepFitOptions{});
     };
     levels_row(label, info, few, fit, net, latents, truth, p);
   }
 }
 
 // Samplers on window levels (step_window.h) searched for each NFE up to 15 on
-// the other latents: sigma_max, then a rho window of the default grid.
+// `search_count` other latents: sigma_max, then a rho window of the default
+// grid; with `fit`, every level then fitted from the window (step_fit.h) on
+// the same latents.
 void window_rows(IdealDenoiser& net, const torch::Tensor& truth, const torch::Tensor& truth_nearest,
-                 const torch::Tensor& latents, plot::Plot& p) {
-  const auto search_latents = other_latents(latents);
+                 const torch::Tensor& latents, plot::Plot& p, bool fit, int64_t search_count,
+                 const std::vector<std::pair<const char*, const char*>>& rows) {
+  const auto search_latents = other_latents(latents, search_count);
   const std::vector<int64_t> few = {5, 7, 9, 10, 11, 15};  // 10 too: UniPC and iPNDM make any NFE
-  std::printf("%-22s", "NFE");
+  std::printf("\n%-22s", "NFE");
   for (auto n : few) std::printf(" %8lld", static_cast<long long>(n));
   std::printf("\n");
   auto switched = [&](const torch::Tensor& x) { return error_of(x, truth, truth_nearest, net.points()).switched; };
-  for (auto [label, sampler] : {std::pair{"UniPC-3, window", "unipc"}, {"iPNDM (4), window", "ipndm"}}) {
+  for (auto [label, sampler] : rows) {
     const SamplerInfo& info = find_sampler(sampler);
     StepFitObjective objective(net, search_latents, {}, info, SamplerOptions{}, 256);
     std::string chosen;  // the window of each NFE, printed after the row
@@ -186,7 +200,12 @@ void window_rows(IdealDenoiser& net, const torch::Tensor& truth, const torch::Te
           line, sizeof line, "  %lld NFE: sigma_hi %g, sigma_lo %g, rho %g (error %.4f on the other latents)\n",
           static_cast<long long>(nfe), best.window.sigma_hi, best.window.sigma_lo, best.window.rho, best.error);
       chosen += line;
-      return best.levels;
+      if (!fit) return best.levels;
+      auto levels_fitted =
+          fit_levels([&](const std::vector<double>& t) { return objective(t); }, best.levels, StepFitOptions{});
+      std::snprintf(line, sizeof line, "    fitted: error %.4f on the other latents\n", objective(levels_fitted));
+      chosen += line;
+      return levels_fitted;
     };
     levels_row(label, info, few, window, net, latents, truth, p, switched);
     std::printf("%s", chosen.c_str());
@@ -233,7 +252,7 @@ void print_splits(const std::vector<std::pair<std::string, std::vector<Error>>>&
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t num_points = 2000, ref_steps = 1024, num_latents = 32;
+  int64_t num_points = 2000, ref_steps = 1024, num_latents = 32, fit_latents = 512;
   std::string plot_path = "sampler_accuracy.png";
   int threads = 0;
   std::string rows = "main,searched,fitted,window,adaptive";
@@ -253,6 +272,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[i + 1]);
     else if (a == "--latents")
       num_latents = std::stoll(argv[i + 1]);
+    else if (a == "--fit-latents")  // the other latents the window-fit rows are searched and fitted on
+      fit_latents = std::stoll(argv[i + 1]);
   }
   edm::retain_freed_memory();  // as edm does
   init_threads(threads);
@@ -304,7 +325,12 @@ int main(int argc, char** argv) {
   print_splits(splits, nfes);
   if (has("searched")) searched_rows(net, nfes, truth, latents, p);
   if (has("fitted")) fitted_rows(net, nfes, truth, latents, p);
-  if (has("window")) window_rows(net, truth, truth_nearest, latents, p);
+  if (has("window"))
+    window_rows(net, truth, truth_nearest, latents, p, false, 32,
+                {{"UniPC-3, window", "unipc"}, {"iPNDM (4), window", "ipndm"}});
+  if (has("window-fit"))
+    window_rows(net, truth, truth_nearest, latents, p, true, fit_latents,
+                {{"UniPC-3, window+fit", "unipc"}, {"iPNDM (4), window+fit", "ipndm"}});
   if (has("adaptive")) adaptive_rows(net, latents, truth, p);
   p.save(plot_path);
   std::cout << "plot in " << plot_path << "\n";

@@ -276,3 +276,30 @@ TEST(GenerateCli, StepsWindowWritesSigmaMaxThenTheBestWindow) {
   EXPECT_NE(r.output.find("--window-hi does not apply to --method search"), std::string::npos) << r.output;
   EXPECT_EQ(read_steps_file(steps), t);  // a refused run leaves the earlier file
 }
+
+TEST(GenerateCli, StepsFitMovesTheWindowsInteriorLevels) {
+  Fixture f;
+  const std::string steps = f.dir / "fit.txt";
+  const std::string base = "steps --net " + f.model + " --nfe 6 --sampler unipc --seeds 0-7 --ref-steps 64 ";
+  auto r =
+      test::run_edm(base + "--method fit --window-hi 20 --window-lo 0.05 --window-rho 7 --sweeps 1 --out " + steps);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto t = read_steps_file(steps);
+  ASSERT_EQ(t.size(), 6u);
+  EXPECT_EQ(t[0], 80);  // the ends stay where the window put them
+  EXPECT_NEAR(t[5], 0.05, 1e-12);
+  for (size_t i = 1; i < t.size(); ++i) EXPECT_LT(t[i], t[i - 1]) << i;
+  EXPECT_NE(r.output.find("pass 1 error"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("pass 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fitted from the window: sigma_hi 20"), std::string::npos) << r.output;
+  for (std::string bad : {"--method fit --sweeps 0", "--method window --sweeps 2", "--method fit --grid 64"}) {
+    r = test::run_edm(base + bad + " --out " + steps);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("error"), std::string::npos) << bad << ": " << r.output;
+  }
+  EXPECT_NE(r.output.find("--grid does not apply to --method fit"), std::string::npos) << r.output;
+  r = test::run_edm("steps --net " + f.model + " --nfe 6 --sweeps 2 --out " + steps);  // --method search
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--sweeps does not apply to --method search"), std::string::npos) << r.output;
+  EXPECT_EQ(read_steps_file(steps), t);  // a refused run leaves the earlier file
+}

@@ -1,6 +1,6 @@
 // edm steps: searches the time steps of a sampler for a model and an NFE
-// budget (GITS-style, step_search.h, or a window, step_window.h) and writes
-// them for --steps-file.
+// budget (GITS-style, step_search.h; a window, step_window.h; or a window with
+// every level then fitted, step_fit.h) and writes them for --steps-file.
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -31,6 +31,7 @@ struct StepsArgs {
   std::string net, out, seeds = "0-31", sampler = "ipndm", method = "search";
   int64_t nfe = 10, ref_steps = 256;
   StepSearchOptions search;
+  StepFitOptions fit;
   std::string window_hi = join(StepWindowGrid{}.sigma_hi), window_lo = join(StepWindowGrid{}.sigma_lo),
               window_rho = join(StepWindowGrid{}.rho);
   SamplerOptions o;
@@ -46,7 +47,8 @@ StepWindowGrid window_grid(const StepsArgs& a) {
 }
 
 // The window of the grid with the least end-point error of the sampler on the
-// seeds, against the same seeds solved by --ref-steps Heun steps.
+// seeds, against the same seeds solved by --ref-steps Heun steps; with
+// --method fit, every level then fitted from it to the same error.
 void write_window(const StepsArgs& a, Denoiser& net, const SamplerInfo& sampler, const torch::Tensor& latents,
                   const torch::Tensor& labels, int64_t levels, const std::string& what) {
   SamplerOptions plain = a.o;  // the sampler's default levels, for comparison
@@ -66,11 +68,23 @@ void write_window(const StepsArgs& a, Denoiser& net, const SamplerInfo& sampler,
                                           w.rho, e);
                               std::fflush(stdout);
                             });
-  char chosen[160];
-  std::snprintf(chosen, sizeof chosen,
-                " (window: sigma_hi %g, sigma_lo %g, rho %g; error %.4g, %.4g on the default levels)",
-                best.window.sigma_hi, best.window.sigma_lo, best.window.rho, best.error, reference);
-  write_steps_file(a.out, best.levels, what + chosen);
+  char chosen[240];
+  std::snprintf(chosen, sizeof chosen, "window: sigma_hi %g, sigma_lo %g, rho %g; error %.4g", best.window.sigma_hi,
+                best.window.sigma_lo, best.window.rho, best.error);
+  std::string note = chosen;
+  auto written = best.levels;
+  if (a.method == "fit") {
+    std::cout << "fitting every level from the window, " << a.fit.sweeps << " passes\n";
+    written = fit_levels([&](const std::vector<double>& t) { return objective(t); }, best.levels, a.fit,
+                         [](int64_t pass, double e) {
+                           std::printf("pass %lld error %.4g\n", static_cast<long long>(pass), e);
+                           std::fflush(stdout);
+                         });
+    std::snprintf(chosen, sizeof chosen, "fitted from the %s; error %.4g", note.c_str(), objective(written));
+    note = chosen;
+  }
+  std::snprintf(chosen, sizeof chosen, " (%s, %.4g on the default levels)", note.c_str(), reference);
+  write_steps_file(a.out, written, what + chosen);
   std::cout << levels << " noise levels in " << a.out << chosen << "\n";
 }
 
@@ -86,7 +100,7 @@ void run(StepsArgs& a) {
   auto in = draw_seed_inputs(rnd, *net, gen, device);
   const std::string what = std::to_string(levels) + " noise levels for " + a.sampler + " at " + std::to_string(a.nfe) +
                            " NFE, searched on seeds " + a.seeds;
-  if (a.method == "window") {
+  if (a.method == "window" || a.method == "fit") {
     write_window(a, *net, sampler, in.latents, in.class_labels, levels, what);
     return;
   }
@@ -107,30 +121,34 @@ void register_steps(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--seeds", a->seeds, "Seeds whose trajectories the search uses")->capture_default_str();
   sub->add_option("--method", a->method,
-                  "search: GITS-style dynamic programming; window: sigma_max, then a rho window searched on a grid")
-      ->check(CLI::IsMember({"search", "window"}))
+                  "search: GITS-style dynamic programming; window: sigma_max, then a rho window searched on a grid; "
+                  "fit: the window, then every level fitted")
+      ->check(CLI::IsMember({"search", "window", "fit"}))
       ->capture_default_str();
   sub->add_option("--grid", a->search.grid, "search: fine EDM noise levels the steps are chosen from")
       ->capture_default_str();
-  sub->add_option("--ref-steps", a->ref_steps, "window: Heun steps of the seeds' reference solution")
+  sub->add_option("--ref-steps", a->ref_steps, "window, fit: Heun steps of the seeds' reference solution")
       ->check(CLI::Range(int64_t{2}, int64_t{1000000}))
       ->capture_default_str();
-  sub->add_option("--window-hi", a->window_hi, "window: the sigma_hi values tried")->capture_default_str();
-  sub->add_option("--window-lo", a->window_lo, "window: the sigma_lo values tried")->capture_default_str();
-  sub->add_option("--window-rho", a->window_rho, "window: the rho values tried")->capture_default_str();
+  sub->add_option("--window-hi", a->window_hi, "window, fit: the sigma_hi values tried")->capture_default_str();
+  sub->add_option("--window-lo", a->window_lo, "window, fit: the sigma_lo values tried")->capture_default_str();
+  sub->add_option("--window-rho", a->window_rho, "window, fit: the rho values tried")->capture_default_str();
+  sub->add_option("--sweeps", a->fit.sweeps, "fit: passes over every interior level")
+      ->check(CLI::Range(int64_t{1}, int64_t{100}))
+      ->capture_default_str();
   sub->add_option("--sigma_min", a->o.sigma_min, "Lowest noise level (default: 0.002)");
   sub->add_option("--sigma_max", a->o.sigma_max, "Highest noise level (default: 80)");
   sub->add_option("--rho", a->o.disc.rho, "The grid's time step exponent")->capture_default_str();
   add_runtime_options(sub, a->runtime);
   add_precision_options(sub, a->precision);
   sub->callback([a, sub] {
-    // Each method's own options are an error with the other.
-    const bool window = a->method == "window";
-    for (const char* name : {"--grid", "--ref-steps", "--window-hi", "--window-lo", "--window-rho"}) {
-      const bool window_option = std::string(name) != "--grid";
-      if (sub->count(name) > 0 && window_option != window)
+    // A method's own options are an error with another.
+    const std::vector<std::pair<const char*, std::string>> methods_of = {
+        {"--grid", "search"},          {"--ref-steps", "window,fit"},  {"--window-hi", "window,fit"},
+        {"--window-lo", "window,fit"}, {"--window-rho", "window,fit"}, {"--sweeps", "fit"}};
+    for (const auto& [name, methods] : methods_of)
+      if (sub->count(name) > 0 && ("," + methods + ",").find("," + a->method + ",") == std::string::npos)
         throw UsageError(std::string(name) + " does not apply to --method " + a->method);
-    }
     run(*a);
   });
 }

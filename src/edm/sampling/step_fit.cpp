@@ -54,7 +54,8 @@ std::pair<double, double> golden(const std::function<double(double)>& f, double 
 
 }  // namespace
 
-std::vector<double> fit_levels(const StepFitObjective& objective, std::vector<double> levels, const StepFitOptions& f,
+std::vector<double> fit_levels(const std::function<double(const std::vector<double>&)>& objective,
+                               std::vector<double> levels, const StepFitOptions& f,
                                const std::function<void(int64_t, double)>& on_pass) {
   if (levels.size() < 3) return levels;  // no interior level to move
   if (f.line_evals < 2) throw UsageError("a line search needs at least 2 evaluations");
@@ -69,7 +70,7 @@ std::vector<double> fit_levels(const StepFitObjective& objective, std::vector<do
       // Keep a margin from the neighbours so the levels stay strictly decreasing.
       const double lo = std::log(levels[i + 1]), hi = std::log(levels[i - 1]), margin = 1e-3 * (hi - lo);
       auto [u, value] = golden(at, lo + margin, hi - margin, std::log(levels[i]), best, f.line_evals);
-      levels[i] = std::exp(u), best = value;
+      if (value < best) levels[i] = std::exp(u), best = value;  // else exactly as it was
     }
     if (on_pass) on_pass(pass, best);
   }

@@ -7,6 +7,7 @@
 // steps, which is what a deterministic sampler is trying to reach, and it
 // takes the sampler's own multistep coupling into account.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "edm/sampling/samplers.h"
@@ -37,7 +38,9 @@ class StepFitObjective {
 // each interior level by a golden-section search of log t between its
 // neighbours, kept only where it lowers the objective. `on_pass` (optional)
 // gets the pass number and the objective after it.
-std::vector<double> fit_levels(const StepFitObjective& objective, std::vector<double> levels, const StepFitOptions& f,
+// Any error of the levels will do as the objective (StepFitObjective is one).
+std::vector<double> fit_levels(const std::function<double(const std::vector<double>&)>& objective,
+                               std::vector<double> levels, const StepFitOptions& f,
                                const std::function<void(int64_t, double)>& on_pass = {});
 
 }  // namespace edm
