@@ -292,6 +292,7 @@ TEST(GenerateCli, StepsFitMovesTheWindowsInteriorLevels) {
   EXPECT_NE(r.output.find("pass 1 error"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("pass 2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("fitted from the window: sigma_hi 20"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("note: fitting on 8 seeds"), std::string::npos) << r.output;
   for (std::string bad : {"--method fit --sweeps 0", "--method window --sweeps 2", "--method fit --grid 64"}) {
     r = test::run_edm(base + bad + " --out " + steps);
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;

@@ -68,22 +68,27 @@ void write_window(const StepsArgs& a, Denoiser& net, const SamplerInfo& sampler,
                                           w.rho, e);
                               std::fflush(stdout);
                             });
-  char chosen[240];
-  std::snprintf(chosen, sizeof chosen, "window: sigma_hi %g, sigma_lo %g, rho %g; error %.4g", best.window.sigma_hi,
-                best.window.sigma_lo, best.window.rho, best.error);
-  std::string note = chosen;
+  char window[120], chosen[240];
+  std::snprintf(window, sizeof window, "window: sigma_hi %g, sigma_lo %g, rho %g", best.window.sigma_hi,
+                best.window.sigma_lo, best.window.rho);
+  std::snprintf(chosen, sizeof chosen, " (%s; error %.4g, %.4g on the default levels)", window, best.error, reference);
   auto written = best.levels;
   if (a.method == "fit") {
     std::cout << "fitting every level from the window, " << a.fit.sweeps << " passes\n";
+    if (latents.size(0) < 256)  // docs/sampling.md: fitted on few seeds, levels carry less to others
+      std::cout << "note: fitting on " << latents.size(0) << " seeds; a few hundred make levels that carry better to "
+                << "other seeds\n";
+    double fitted = best.error;
     written = fit_levels([&](const std::vector<double>& t) { return objective(t); }, best.levels, a.fit,
-                         [](int64_t pass, double e) {
+                         [&](int64_t pass, double e) {
                            std::printf("pass %lld error %.4g\n", static_cast<long long>(pass), e);
                            std::fflush(stdout);
+                           fitted = e;
                          });
-    std::snprintf(chosen, sizeof chosen, "fitted from the %s; error %.4g", note.c_str(), objective(written));
-    note = chosen;
+    std::snprintf(chosen, sizeof chosen,
+                  " (fitted from the %s; error %.4g, %.4g on the window, %.4g on the default levels)", window, fitted,
+                  best.error, reference);
   }
-  std::snprintf(chosen, sizeof chosen, " (%s, %.4g on the default levels)", note.c_str(), reference);
   write_steps_file(a.out, written, what + chosen);
   std::cout << levels << " noise levels in " << a.out << chosen << "\n";
 }
