@@ -8,8 +8,8 @@
 // did, and the median of the per-latent RMSE. Rows on searched, fitted and
 // window levels (made from other latents) follow; --latents N measures N
 // latents from seed 0 instead of 32. The window-fit rows (not in the default
-// rows: about 20 minutes each) fit every level from the window, on
-// --fit-latents other latents.
+// rows: about 26 minutes for the two, 2 threads) fit every level from the
+// window, on --fit-latents other latents.
 //
 //   build/bench/sampler_accuracy [--points 2000] [--ref-steps 1024] [--plot FILE] [--threads N]
 //                                [--searched-only 1] [--latents 32] [--fit-latents 512]
