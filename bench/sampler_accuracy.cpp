@@ -201,9 +201,10 @@ void window_rows(IdealDenoiser& net, const torch::Tensor& truth, const torch::Te
           static_cast<long long>(nfe), best.window.sigma_hi, best.window.sigma_lo, best.window.rho, best.error);
       chosen += line;
       if (!fit) return best.levels;
-      auto levels_fitted =
-          fit_levels([&](const std::vector<double>& t) { return objective(t); }, best.levels, StepFitOptions{});
-      std::snprintf(line, sizeof line, "    fitted: error %.4f on the other latents\n", objective(levels_fitted));
+      double fitted = best.error;  // the last pass's error, not evaluated again
+      auto levels_fitted = fit_levels([&](const std::vector<double>& t) { return objective(t); }, best.levels,
+                                      StepFitOptions{}, [&](int64_t, double e) { fitted = e; });
+      std::snprintf(line, sizeof line, "    fitted: error %.4f on the other latents\n", fitted);
       chosen += line;
       return levels_fitted;
     };
