@@ -5,12 +5,15 @@
 // as src/edm/train/run_step.cpp composes them, on one process.
 //
 //   train_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--min-steps N] [--warmup N]
-//                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [--per-tensor] [--unfused] [PRESET:BATCH[:RES]]...
+//                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [--per-tensor] [--unfused]
+//                    [--ops-update] [PRESET:BATCH[:RES]]...
 //
 // --per-tensor: Adam and the EMA go tensor by tensor, not over the one buffer
 // that edm train puts the parameters in (train/flat_params.h).
 // --unfused: bfloat16 on a CPU without the fused kernels around the products
 // (nn/bf16_kernels.h), LibTorch's ops instead.
+// --ops-update: the update with LibTorch's operations, not the one-pass
+// kernels of train/update_kernels.h (same values, bit for bit).
 //
 // Without PRESET arguments: fmnist-s and fmnist-m at 28x28 with batch 16 and
 // 64, and the reference CIFAR-10 DDPM++ (55.7M parameters) at 32x32, batch 4 on
@@ -39,6 +42,7 @@
 #include "edm/train/ema.h"
 #include "edm/train/flat_params.h"
 #include "edm/train/loss.h"
+#include "edm/train/update_kernels.h"
 
 namespace {
 
@@ -157,8 +161,7 @@ Result run_case(const Job& job, const std::string& precond, const edm::networks:
     (loss.sum() * (1.0 / static_cast<double>(job.batch))).backward();
     const double step_loss = loss.mean().item<double>();
     const auto t_update = Clock::now();
-    edm::force_finite_gradients(net->parameters(), 1e5);
-    adam.step(edm::ramped_lr(lr, cur_nimg, lr_rampup));
+    adam.step(edm::ramped_lr(lr, cur_nimg, lr_rampup), 1e5);
     edm::ema_update(*ema, *net, edm::ema_beta(static_cast<double>(job.batch), ema_halflife, cur_nimg, ema_rampup));
     cur_nimg += static_cast<double>(job.batch);
     if (device.is_cuda()) torch::cuda::synchronize();
@@ -220,6 +223,8 @@ int main(int argc, char** argv) {
         overrides.use_bf16 = true;
       else if (a == "--unfused")
         edm::networks::set_bf16_kernels_enabled(false);
+      else if (a == "--ops-update")
+        edm::set_update_kernels_enabled(false);
       else if (a == "--per-tensor")
         flat = false;
       else if (!a.empty() && a[0] == '-')

@@ -7,6 +7,7 @@
 #include "edm/train/adam.h"
 #include "edm/train/ema.h"
 #include "edm/train/flat_params.h"
+#include "edm/train/update_kernels.h"
 #include "testing.h"
 
 namespace edm {
@@ -32,12 +33,12 @@ double max_ulps(const torch::nn::Module& a, const torch::nn::Module& b) {
   return worst;
 }
 
-// Gradients drawn from a seed, with a NaN and an Inf for force_finite_gradients.
+// Gradients drawn from a seed, with a NaN and +-Inf for force_finite_gradients.
 void set_gradients(torch::nn::Module& m, int step) {
   torch::manual_seed(100 + step);
   for (auto& p : m.parameters()) p.mutable_grad() = torch::randn_like(p) * 1e-2;
   auto g = m.parameters()[0].mutable_grad().view({-1});
-  g[0] = NAN, g[1] = INFINITY;
+  g[0] = NAN, g[1] = INFINITY, g[2] = -INFINITY;
 }
 
 // One update of edm train from set_gradients' gradients: parameter
@@ -48,6 +49,19 @@ void update_step(torch::nn::Module& net, Adam& adam, int step, int without = -1,
   force_finite_gradients(net.parameters(), 1e5);
   adam.step(1e-3);
   if (ema) ema_update(*ema, net, 0.9);
+}
+
+// Switches the one-pass update kernels off for its lifetime.
+struct UpdateKernelsOff {
+  UpdateKernelsOff() { set_update_kernels_enabled(false); }
+  ~UpdateKernelsOff() { set_update_kernels_enabled(true); }
+};
+
+bool same_gradients(const torch::nn::Module& a, const torch::nn::Module& b) {
+  auto pa = a.parameters(), pb = b.parameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    if (!torch::equal(pa[i].grad(), pb[i].grad())) return false;
+  return true;
 }
 
 }  // namespace
@@ -127,6 +141,61 @@ TEST(FlatParams, AParameterWithoutGradientIsLeftAlone) {
   update_step(*net_flat, adam_flat, 1, 2);
   EXPECT_TRUE(torch::equal(net_flat->parameters()[2], after_first));
   EXPECT_EQ(max_ulps(*net_flat, *net), 0);
+}
+
+}  // namespace edm
+
+namespace edm {
+
+TEST(FlatParams, OnePassUpdateEqualsLibTorchsOperationsBitForBit) {
+  // Adam with the gradients made finite (NVlabs/edm's 1e5 and NVlabs/edm2's
+  // 0) and both branches of the EMA's lerp (weight under and over 0.5),
+  // against LibTorch's operations over the same buffer: parameters,
+  // moments, EMA and the cleaned gradients equal.
+  if (!update_kernels_available()) GTEST_SKIP() << "no AVX-512 here";
+  auto make = [] {
+    torch::manual_seed(5);
+    return torch::nn::Sequential(torch::nn::Linear(3, 301), torch::nn::Linear(301, 600), torch::nn::Linear(600, 7));
+  };
+  for (double inf_value : {1e5, 0.0}) {
+    auto net = make(), ema = make(), ops = make(), ops_ema = make();
+    for (auto* m : {&net, &ema, &ops, &ops_ema}) flatten_parameters(**m);
+    Adam adam(*net), ops_adam(*ops);
+    for (int step = 0; step < 3; ++step) {
+      const double beta = step == 1 ? 0.3 : 0.9;
+      set_gradients(*net, step);
+      adam.step(1e-3, inf_value);
+      ema_update(*ema, *net, beta);
+      {
+        UpdateKernelsOff off;
+        set_gradients(*ops, step);
+        ops_adam.step(1e-3, inf_value);
+        ema_update(*ops_ema, *ops, beta);
+      }
+      EXPECT_TRUE(same_gradients(*net, *ops)) << "step " << step;
+    }
+    EXPECT_GT(max_ulps(*net, *make()), 1e3);
+    EXPECT_EQ(max_ulps(*net, *ops), 0) << inf_value;
+    EXPECT_EQ(max_ulps(*ema, *ops_ema), 0) << inf_value;
+    auto state = adam.state(), ops_state = ops_adam.state();
+    for (const auto& [name, m] : state) EXPECT_TRUE(torch::equal(m, ops_state.at(name))) << name;
+    // The cleaned values: NaN -> 0, +-Inf -> +-inf_value.
+    auto g = net->parameters()[0].grad().view({-1});
+    EXPECT_EQ(g[0].item<float>(), 0.0f);
+    EXPECT_EQ(g[1].item<float>(), static_cast<float>(inf_value));
+    EXPECT_EQ(g[2].item<float>(), static_cast<float>(-inf_value));
+  }
+}
+
+TEST(FlatParams, OnePassUpdateRefusesGradientsThatDoNotTileTheBuffer) {
+  if (!update_kernels_available()) GTEST_SKIP() << "no AVX-512 here";
+  auto p = torch::zeros({10}), m = torch::zeros({10}), v = torch::zeros({10});
+  const AdamConstants c{0.9, 0.999, 1e-8, 1e-3, 0.1, 0.001};
+  EXPECT_THROW(adam_update_flat(p, m, v, {torch::zeros({4}), torch::zeros({5})}, {0, 4}, c, {}), Error);
+  EXPECT_THROW(adam_update_flat(p, m, v, {torch::zeros({4}), torch::zeros({6})}, {1, 4}, c, {}), Error);
+  EXPECT_THROW(adam_update_flat(p, m, v, {torch::zeros({10}, torch::kFloat64)}, {0}, c, {}), Error);
+  adam_update_flat(p, m, v, {torch::ones({4}), torch::ones({6})}, {0, 4}, c, {});
+  EXPECT_TRUE(torch::all(p < 0).item<bool>());  // a positive gradient moves every value down
 }
 
 }  // namespace edm

@@ -4,6 +4,7 @@
 
 #include "edm/core/error.h"
 #include "edm/train/flat_params.h"
+#include "edm/train/update_kernels.h"
 
 namespace edm {
 
@@ -61,12 +62,19 @@ void force_finite_gradients(const std::vector<torch::Tensor>& params, double inf
     if (p.grad().defined()) torch::nan_to_num_out(p.mutable_grad(), p.mutable_grad(), 0.0, inf_value, -inf_value);
 }
 
-void Adam::step(double lr) {
+void Adam::step(double lr, std::optional<double> inf_value) {
   torch::NoGradGuard no_grad;
   ++step_;
   const double bias1 = 1 - std::pow(beta1_, static_cast<double>(step_));
   const double bias2 = 1 - std::pow(beta2_, static_cast<double>(step_));
-  if (tiled_with_gradients()) {
+  const bool tiled = tiled_with_gradients();
+  if (tiled && step_in_one_pass(lr, bias1, bias2, inf_value)) return;
+  if (inf_value) {
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, p] : params_) params.push_back(p);
+    force_finite_gradients(params, *inf_value);
+  }
+  if (tiled) {
     for (const auto& run : runs_) {
       auto g = params_[run.first].second.grad().reshape({-1});
       if (run.last > run.first) {
@@ -93,6 +101,19 @@ void Adam::update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torc
   // PyTorch's order of operations: denom = sqrt(v) / sqrt(bias2) + eps.
   auto denom = (v.sqrt() / std::sqrt(bias2)).add_(eps_);
   p.addcdiv_(m, denom, -lr / bias1);
+}
+
+bool Adam::step_in_one_pass(double lr, double bias1, double bias2, std::optional<double> inf_value) {
+  if (!update_kernels_available() || !flat_p_.is_cpu() || flat_p_.scalar_type() != torch::kFloat32) return false;
+  std::vector<torch::Tensor> grads;
+  std::vector<int64_t> offsets;
+  for (const auto& [name, p] : params_) {
+    const auto& g = p.grad();
+    if (!g.is_contiguous() || g.scalar_type() != torch::kFloat32 || !g.is_cpu()) return false;
+    grads.push_back(g), offsets.push_back(p.storage_offset());
+  }
+  adam_update_flat(flat_p_, m_flat_, v_flat_, grads, offsets, {beta1_, beta2_, eps_, lr, bias1, bias2}, inf_value);
+  return true;
 }
 
 bool Adam::tiled_with_gradients() const {

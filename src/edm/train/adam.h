@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@ class Adam {
        double eps = 1e-8);
   // Every parameter of `module`, under its state_dict name.
   explicit Adam(const torch::nn::Module& module, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
-  // One update with learning rate lr from the parameters' .grad().
-  void step(double lr);
+  // One update with learning rate lr from the parameters' .grad(); with
+  // inf_value, force_finite_gradients(inf_value) first.
+  void step(double lr, std::optional<double> inf_value = std::nullopt);
   int64_t steps() const { return step_; }
   // {"beta1", "beta2", "eps"}, stored with a training state.
   nlohmann::json hyperparameters() const;
@@ -35,6 +37,9 @@ class Adam {
  private:
   // Whether every parameter has a gradient and still tiles flat_p_.
   bool tiled_with_gradients() const;
+  // The step over the buffer in one pass (update_kernels.h), where the
+  // CPU and the gradients allow; false where not.
+  bool step_in_one_pass(double lr, double bias1, double bias2, std::optional<double> inf_value);
   // PyTorch's Adam update of p (m, v its moments) from gradient g, in place.
   void update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torch::Tensor v, double lr, double bias1,
               double bias2) const;

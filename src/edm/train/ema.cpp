@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "edm/train/flat_params.h"
+#include "edm/train/update_kernels.h"
 
 namespace edm {
 
@@ -18,7 +19,13 @@ void ema_update(torch::nn::Module& ema, const torch::nn::Module& net, double bet
   auto e = ema.parameters(), n = net.parameters();
   auto e_flat = flat_buffer(e), n_flat = flat_buffer(n);
   if (e_flat.defined() && n_flat.defined() && e_flat.sizes() == n_flat.sizes()) {
-    torch::lerp_out(e_flat, n_flat, e_flat, beta);  // one operation for all (flatten_parameters)
+    // One pass for all (flatten_parameters).
+    const bool cpu32 = e_flat.is_cpu() && n_flat.is_cpu() && e_flat.scalar_type() == torch::kFloat32 &&
+                       n_flat.scalar_type() == torch::kFloat32;
+    if (update_kernels_available() && cpu32)
+      lerp_flat(e_flat, n_flat, beta);
+    else
+      torch::lerp_out(e_flat, n_flat, e_flat, beta);
     return;
   }
   for (size_t i = 0; i < e.size(); ++i) e[i].copy_(n[i].detach().lerp(e[i], beta));

@@ -84,12 +84,11 @@ double TrainRun::learning_rate(int64_t nimg) const {
 }
 
 void TrainRun::update_weights() {
-  // Non-finite gradients: clamped to +-1e5 by NVlabs/edm, zeroed by NVlabs/edm2.
-  force_finite_gradients(net_->parameters(), edm2_ ? 0.0 : 1e5);
   const auto nimg = static_cast<double>(counters_.cur_nimg);
   last_lr_ = learning_rate(counters_.cur_nimg);
   tick_lr_.add(last_lr_);
-  adam_->step(last_lr_);
+  // Non-finite gradients: clamped to +-1e5 by NVlabs/edm, zeroed by NVlabs/edm2.
+  adam_->step(last_lr_, edm2_ ? 0.0 : 1e5);
   ema_update(*ema_, *net_,
              ema_beta(static_cast<double>(*o_.batch), *o_.ema * 1e6, nimg,
                       o_.ema_rampup > 0 ? std::optional<double>(o_.ema_rampup) : std::nullopt));
