@@ -6,7 +6,7 @@
 //
 //   train_throughput [--device cpu|cuda] [--threads N] [--seconds S] [--min-steps N] [--warmup N]
 //                    [--res R] [--precond edm|vp|ve] [--fp16|--bf16] [--per-tensor] [--unfused]
-//                    [--ops-update] [PRESET:BATCH[:RES]]...
+//                    [--ops-update] [--torch-conv] [PRESET:BATCH[:RES]]...
 //
 // --per-tensor: Adam and the EMA go tensor by tensor, not over the one buffer
 // that edm train puts the parameters in (train/flat_params.h).
@@ -14,6 +14,8 @@
 // (nn/bf16_kernels.h), LibTorch's ops instead.
 // --ops-update: the update with LibTorch's operations, not the one-pass
 // kernels of train/update_kernels.h (same values, bit for bit).
+// --torch-conv: bfloat16 convolutions on a CPU through LibTorch, not oneDNN
+// directly (nn/dnnl_conv.h).
 //
 // Without PRESET arguments: fmnist-s and fmnist-m at 28x28 with batch 16 and
 // 64, and the reference CIFAR-10 DDPM++ (55.7M parameters) at 32x32, batch 4 on
@@ -36,6 +38,7 @@
 #include "edm/core/runtime.h"
 #include "edm/model/model_file.h"
 #include "edm/nn/bf16_kernels.h"
+#include "edm/nn/dnnl_conv.h"
 #include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
 #include "edm/train/adam.h"
@@ -223,6 +226,8 @@ int main(int argc, char** argv) {
         overrides.use_bf16 = true;
       else if (a == "--unfused")
         edm::networks::set_bf16_kernels_enabled(false);
+      else if (a == "--torch-conv")
+        edm::networks::set_dnnl_conv_enabled(false);
       else if (a == "--ops-update")
         edm::set_update_kernels_enabled(false);
       else if (a == "--per-tensor")

@@ -2,7 +2,7 @@
 # Installs every Debian package edm needs to build, test and run. Idempotent.
 set -eu
 PACKAGES="build-essential cmake ninja-build pkg-config git \
-  libtorch-dev libopenblas0-openmp libgloo-dev \
+  libtorch-dev libdnnl-dev libopenblas0-openmp libgloo-dev \
   libgtest-dev googletest \
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev \
   libcpp-httplib-dev chromium \

@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "edm/core/runtime.h"
+#include "edm/nn/dnnl_conv.h"
 
 namespace edm::cli {
 
@@ -12,7 +13,9 @@ namespace {
 std::string bfloat16_support(torch::Device device) {
   if (device.is_cuda()) return "yes (CUDA)";
   const auto isa = cpu_bfloat16_isa();
-  return isa.empty() ? "no (this CPU has neither AVX512_BF16 nor AMX; --bf16 is refused)" : "yes (" + isa + ")";
+  if (isa.empty()) return "no (this CPU has neither AVX512_BF16 nor AMX; --bf16 is refused)";
+  return "yes (" + isa + "; convolutions " +
+         (networks::dnnl_conv_available() ? "on oneDNN directly" : "through LibTorch") + ")";
 }
 
 }  // namespace

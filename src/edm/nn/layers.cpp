@@ -4,6 +4,7 @@
 
 #include "edm/core/error.h"
 #include "edm/nn/bf16_kernels.h"
+#include "edm/nn/dnnl_conv.h"
 #include "edm/nn/product_dtype.h"
 
 namespace edm::networks {
@@ -55,7 +56,12 @@ torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
 torch::Tensor Conv2dImpl::resample_and_convolve(const torch::Tensor& x_in) {
   auto x = x_in;
   const auto dt = x.scalar_type();
-  torch::Tensor w = weight.defined() ? weight.to(dt) : weight;
+  // A bfloat16 product of a float32 weight on a CPU goes to oneDNN directly
+  // (a resampling fused into the product stays with LibTorch).
+  const bool fused = options.fused_resample && (options.up || options.down);
+  const bool dnnl = weight.defined() && !fused && dt == torch::kBFloat16 && weight.scalar_type() == torch::kFloat32 &&
+                    x.device().is_cpu() && weight.size(-1) % 2 == 1 && dnnl_conv_available();
+  torch::Tensor w = weight.defined() && !dnnl ? weight.to(dt) : weight;
   torch::Tensor f = resample_filter.defined() ? resample_filter.to(dt) : resample_filter;
   const int64_t w_pad = w.defined() ? w.size(-1) / 2 : 0;
   const int64_t f_pad = f.defined() ? (f.size(-1) - 1) / 2 : 0;
@@ -86,7 +92,7 @@ torch::Tensor Conv2dImpl::resample_and_convolve(const torch::Tensor& x_in) {
       x = torch::avg_pool2d(x, two);
     else if (options.down)
       x = torch::conv2d(x, down_filter(in_channels), none, two, pad(f_pad), one, in_channels);
-    if (w.defined()) x = torch::conv2d(x, w, none, one, pad(w_pad));
+    if (w.defined()) x = dnnl ? dnnl_conv2d_bf16(x, weight) : torch::conv2d(x, w, none, one, pad(w_pad));
   }
   // The weighted convolution's count (the resampling filters' is small).
   if (w.defined()) count_product_flops(x, 2.0 * static_cast<double>(w[0].numel()));
