@@ -1,9 +1,11 @@
-// What the fused kernels around the bfloat16 products save on a CPU
-// (nn/bf16_kernels.h): each case runs with and without them, alternating in
-// short rounds within one process, so that a machine whose speed drifts
-// affects both sides alike.
+// What edm's own paths for the bfloat16 products save on a CPU: the fused
+// element-wise kernels around them (nn/bf16_kernels.h) and the convolutions
+// on oneDNN directly (nn/dnnl_conv.h). Each case runs with and without them
+// (--switch: both, the default, or one of the two), alternating in short
+// rounds within one process, so that a machine whose speed drifts affects
+// both sides alike.
 //
-//   fused_kernels [--threads N] [--rounds R] [PRESET:BATCH[:train]]...
+//   fused_kernels [--threads N] [--rounds R] [--switch all|elementwise|conv] [PRESET:BATCH[:train]]...
 //
 // First the kernels alone on fmnist-s's largest activations (batch 64, 32
 // channels, 28x28, 8 groups) against the LibTorch ops they replace (the
@@ -20,6 +22,7 @@
 #include "edm/core/error.h"
 #include "edm/core/runtime.h"
 #include "edm/nn/bf16_kernels.h"
+#include "edm/nn/dnnl_conv.h"
 #include "edm/nn/precond.h"
 #include "edm/nn/presets.h"
 
@@ -49,16 +52,27 @@ double seconds_of(const std::function<void()>& f, int calls) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Which of edm's own CPU paths the comparison switches: the element-wise
+// kernels (nn/bf16_kernels.h), the convolutions on oneDNN directly
+// (nn/dnnl_conv.h), or both.
+enum class Toggle { all, elementwise, conv };
+Toggle toggle = Toggle::all;
+
+void set_kernels(bool on) {
+  if (toggle != Toggle::conv) set_bf16_kernels_enabled(on);
+  if (toggle != Toggle::elementwise) edm::networks::set_dnnl_conv_enabled(on);
+}
+
 // Seconds per call of `f` with the kernels on and off, alternating `rounds` times.
 std::pair<double, double> on_off(const std::function<void()>& f, int rounds, int calls) {
   double on = 0, off = 0;
   for (int r = 0; r < rounds; ++r) {
-    set_bf16_kernels_enabled(true);
+    set_kernels(true);
     on += seconds_of(f, calls);
-    set_bf16_kernels_enabled(false);
+    set_kernels(false);
     off += seconds_of(f, calls);
   }
-  set_bf16_kernels_enabled(true);
+  set_kernels(true);
   return {on / (rounds * calls), off / (rounds * calls)};
 }
 
@@ -127,6 +141,17 @@ int main(int argc, char** argv) {
         threads = std::stoi(argv[++i]);
       else if (a == "--rounds" && i + 1 < argc)
         rounds = std::stoi(argv[++i]);
+      else if (a == "--switch" && i + 1 < argc) {
+        const std::string v = argv[++i];
+        if (v == "all")
+          toggle = Toggle::all;
+        else if (v == "elementwise")
+          toggle = Toggle::elementwise;
+        else if (v == "conv")
+          toggle = Toggle::conv;
+        else
+          throw edm::UsageError("--switch is all, elementwise or conv, not " + v);
+      }
       else if (!a.empty() && a[0] == '-')
         throw edm::UsageError("unknown option " + a);
       else
@@ -144,10 +169,12 @@ int main(int argc, char** argv) {
     edm::retain_freed_memory();  // as edm does
     threads = edm::init_threads(threads);
     std::printf("%d threads, %d alternating rounds\n", threads, rounds);
-    kernels_alone(rounds);
+    if (toggle != Toggle::conv) kernels_alone(rounds);
     edm::networks::PresetOverrides overrides;
     overrides.use_bf16 = true;
-    std::printf("\n%-34s %10s %10s %7s\n", "network, bfloat16", "ops img/s", "fused img/s", "ratio");
+    const char* off = toggle == Toggle::conv ? "torch conv" : toggle == Toggle::all ? "LibTorch" : "ops img/s";
+    const char* on = toggle == Toggle::conv ? "oneDNN conv" : toggle == Toggle::all ? "edm img/s" : "fused img/s";
+    std::printf("\n%-34s %10s %10s %7s\n", "network, bfloat16", off, on, "ratio");
     for (const auto& c : cases) network(c, rounds, overrides);
   } catch (const edm::UsageError& e) {
     std::fprintf(stderr, "fused_kernels: %s\n", e.what());
