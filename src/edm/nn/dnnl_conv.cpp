@@ -11,6 +11,7 @@
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
+#include <unordered_map>
 #endif
 
 namespace edm::networks {
@@ -96,7 +97,14 @@ const Primitives& primitives(const Shape& s) {
   static std::map<Shape, std::unique_ptr<Primitives> > made;
   std::lock_guard<std::mutex> lock(mutex);
   auto& p = made[s];
-  if (!p) p = make_primitives(s);
+  if (!p) {
+    try {
+      p = make_primitives(s);
+    } catch (const dnnl::error& e) {
+      made.erase(s);
+      throw Error(std::string("oneDNN has no bfloat16 convolution for this shape: ") + e.what());
+    }
+  }
   return *p;
 }
 

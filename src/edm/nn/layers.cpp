@@ -58,9 +58,10 @@ torch::Tensor Conv2dImpl::resample_and_convolve(const torch::Tensor& x_in) {
   const auto dt = x.scalar_type();
   // A bfloat16 product of a float32 weight on a CPU goes to oneDNN directly
   // (a resampling fused into the product stays with LibTorch).
-  const bool fused = options.fused_resample && (options.up || options.down);
-  const bool dnnl = weight.defined() && !fused && dt == torch::kBFloat16 && weight.scalar_type() == torch::kFloat32 &&
-                    x.device().is_cpu() && weight.size(-1) % 2 == 1 && dnnl_conv_available();
+  const bool resample_in_product = options.fused_resample && (options.up || options.down);
+  const bool dnnl = weight.defined() && !resample_in_product && dt == torch::kBFloat16 &&
+                    weight.scalar_type() == torch::kFloat32 && x.device().is_cpu() && weight.size(-1) % 2 == 1 &&
+                    dnnl_conv_available();
   torch::Tensor w = weight.defined() && !dnnl ? weight.to(dt) : weight;
   torch::Tensor f = resample_filter.defined() ? resample_filter.to(dt) : resample_filter;
   const int64_t w_pad = w.defined() ? w.size(-1) / 2 : 0;
