@@ -1,10 +1,9 @@
 // The bfloat16 convolutions of a CPU network called on oneDNN directly, with
 // each shape's primitives made once and kept.
 //
-// LibTorch 1.13 reaches the same oneDNN kernels through ideep, which builds
-// the convolution's descriptors again on every call and reorders the weights
-// in and the weight gradient out each time, each a pass and an allocation of
-// its own; with the weight's cast to bfloat16 and the gradient's cast back,
+// LibTorch 1.13 reaches the same oneDNN kernels through ideep, which sets
+// each call up again (descriptors, oneDNN memory objects, allocations) and
+// reorders the weights in and the weight gradient out each time; with the weight's cast to bfloat16 and the gradient's cast back,
 // that is a fixed cost of about 0.15 ms per convolution, forward and
 // backward, which a small network pays dozens of times a step. Here the
 // float32 weight goes to oneDNN's layout in one reorder that also rounds it,
