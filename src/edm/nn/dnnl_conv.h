@@ -3,10 +3,13 @@
 //
 // LibTorch 1.13 reaches the same oneDNN kernels through ideep, which sets
 // each call up again (descriptors, oneDNN memory objects, allocations) and
-// reorders the weights in and the weight gradient out each time; with the weight's cast to bfloat16 and the gradient's
-// cast back, that is a fixed cost of about 0.15 ms per convolution, forward and backward, which a small network pays
-// dozens of times a step. Here the float32 weight goes to oneDNN's layout in one reorder that also rounds it, and the
-// weight gradient comes back in float32 (oneDNN accumulates it in float32; LibTorch rounded it to bfloat16 on the way).
+// reorders the weights in and the weight gradient out each time; with the
+// weight's cast to bfloat16 and the gradient's cast back, that is a fixed
+// cost of about 0.15 ms per convolution, forward and backward, which a small
+// network pays dozens of times a step. Here the float32 weight goes to
+// oneDNN's layout in one reorder that also rounds it, and the weight gradient
+// comes back in float32 (oneDNN accumulates it in float32; LibTorch rounded
+// it to bfloat16 on the way).
 #pragma once
 #include <torch/torch.h>
 
