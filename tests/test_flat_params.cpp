@@ -143,10 +143,6 @@ TEST(FlatParams, AParameterWithoutGradientIsLeftAlone) {
   EXPECT_EQ(max_ulps(*net_flat, *net), 0);
 }
 
-}  // namespace edm
-
-namespace edm {
-
 TEST(FlatParams, OnePassUpdateEqualsLibTorchsOperationsBitForBit) {
   // Adam with the gradients made finite (NVlabs/edm's 1e5 and NVlabs/edm2's
   // 0) and both branches of the EMA's lerp (weight under and over 0.5),

@@ -1,7 +1,7 @@
-// AVX-512 building blocks of the bfloat16 kernels (nn/bf16_kernels.cpp):
-// bfloat16 rounding, exp and sigmoid, and a 16 x 16 transpose. Each function
-// is compiled for AVX-512 whatever the build's target; callers check the CPU
-// first (bf16_kernels_available).
+// AVX-512 building blocks of the CPU kernels (nn/bf16_kernels.cpp,
+// train/update_kernels.cpp): bfloat16 rounding, exp and sigmoid, and a
+// 16 x 16 transpose. Each of them is compiled for AVX-512 whatever the
+// build's target; callers check the CPU first (cpu_supported).
 #pragma once
 #include <immintrin.h>
 
@@ -12,6 +12,13 @@ namespace edm::networks::avx512 {
 #define EDM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 constexpr int64_t kLanes = 16;
+
+// Whether this CPU runs the functions below (AVX-512 F, BW and VL).
+inline bool cpu_supported() {
+  static const bool yes =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return yes;
+}
 
 inline __mmask16 lanes_left(int64_t n) {
   return n >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << static_cast<unsigned>(n)) - 1);

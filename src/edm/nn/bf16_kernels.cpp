@@ -370,11 +370,7 @@ std::atomic<bool> enabled{true};
 
 void set_bf16_kernels_enabled(bool on) { enabled = on; }
 
-bool bf16_kernels_available() {
-  static const bool cpu =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return cpu && enabled;
-}
+bool bf16_kernels_available() { return avx512::cpu_supported() && enabled; }
 
 torch::Tensor group_norm_silu_bf16(const torch::Tensor& x, int64_t groups, const torch::Tensor& gamma,
                                    const torch::Tensor& beta, double eps) {

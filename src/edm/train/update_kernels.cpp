@@ -96,11 +96,7 @@ void check_buffer(const torch::Tensor& t, int64_t numel, const char* what) {
 
 }  // namespace
 
-bool update_kernels_available() {
-  static const bool cpu =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return cpu && enabled;
-}
+bool update_kernels_available() { return cpu_supported() && enabled; }
 
 void set_update_kernels_enabled(bool on) { enabled = on; }
 
